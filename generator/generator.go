@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/coyotesense/coyotegen/generator/internal/ast"
 	"github.com/coyotesense/coyotegen/generator/internal/diag"
 	"github.com/coyotesense/coyotegen/generator/internal/emit/golang"
 	"github.com/coyotesense/coyotegen/generator/internal/emit/tmpl"
@@ -35,11 +36,22 @@ var Languages = model.Languages
 
 // Check loads and validates the spec and returns every problem found, or nil.
 func Check(sources []Source) error {
+	_, err := check(sources)
+	return err
+}
+
+// check runs load and validate; the spec is nil whenever the error is not.
+// Problems of both stages are reported together: a spec with a wrong type
+// in one place and an unknown flow in another shows both.
+func check(sources []Source) (*ast.Spec, error) {
 	spec, err := load.Load(sources)
-	if err != nil {
-		return err
+	if spec == nil {
+		return nil, err
 	}
-	return validate.Validate(spec)
+	if err := diag.Join(err, validate.Validate(spec)); err != nil {
+		return nil, err
+	}
+	return spec, nil
 }
 
 // Generate runs the whole chain for the given languages (all when empty)
@@ -51,11 +63,8 @@ func Generate(sources []Source, langs []string) ([]File, error) {
 	if len(langs) == 0 {
 		langs = Languages
 	}
-	spec, err := load.Load(sources)
+	spec, err := check(sources)
 	if err != nil {
-		return nil, err
-	}
-	if err := validate.Validate(spec); err != nil {
 		return nil, err
 	}
 	m := model.Build(spec)

@@ -14,6 +14,7 @@ type Pos = diag.Pos
 type Str struct {
 	Pos   Pos
 	Value string
+	Bad   bool // present but not a string; already reported
 }
 
 // Int is an integer scalar with its position; Set is false when the key is absent.
@@ -21,6 +22,7 @@ type Int struct {
 	Pos   Pos
 	Value int64
 	Set   bool
+	Bad   bool // present but not an integer; already reported
 }
 
 // Float is a number scalar with its position; Set is false when the key is absent.
@@ -28,6 +30,7 @@ type Float struct {
 	Pos   Pos
 	Value float64
 	Set   bool
+	Bad   bool // present but not a number; already reported
 }
 
 // Bool is a boolean scalar with its position; Set is false when the key is absent.
@@ -35,6 +38,7 @@ type Bool struct {
 	Pos   Pos
 	Value bool
 	Set   bool
+	Bad   bool // present but not a boolean; already reported
 }
 
 // Node is a value whose type depends on a sibling key (a field default);
@@ -141,9 +145,10 @@ type Enum struct {
 
 // EnumValue is one member of an enum.
 type EnumValue struct {
-	Pos   Pos
-	Value Str `yaml:"value"`
-	Doc   Str `yaml:"doc"`
+	Pos      Pos
+	Value    Str   `yaml:"value"`
+	Doc      Str   `yaml:"doc"`
+	Requires []Str `yaml:"requires"`
 }
 
 // Operation is a language-neutral client operation.

@@ -74,3 +74,21 @@ func (e *Error) Error() string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Join merges the diagnostics of several stage errors into one error; it
+// returns nil when all are nil. Errors that are not *Error are returned
+// as they are, first one wins.
+func Join(errs ...error) error {
+	var all List
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		d, ok := err.(*Error)
+		if !ok {
+			return err
+		}
+		all = append(all, d.Diagnostics...)
+	}
+	return all.Err()
+}

@@ -25,12 +25,17 @@ type Source struct {
 
 // Load parses every source and merges them into one spec. Lists are
 // concatenated in source order; a scalar set in two files is a problem.
+// When every file is valid YAML the spec is returned even if it has
+// problems, so that the validate stage can report its own problems too;
+// it is nil when a file could not be parsed at all.
 func Load(sources []Source) (*ast.Spec, error) {
 	var diags diag.List
 	merged := &ast.Spec{}
+	parsed := true
 	for i, src := range sources {
 		spec := decodeFile(src, &diags)
 		if spec == nil {
+			parsed = false
 			continue
 		}
 		if i == 0 {
@@ -41,6 +46,10 @@ func Load(sources []Source) (*ast.Spec, error) {
 	}
 	if len(sources) == 0 {
 		diags.Addf(diag.Pos{}, "no spec files given")
+		parsed = false
+	}
+	if !parsed {
+		return nil, diags.Err()
 	}
 	return merged, diags.Err()
 }
@@ -105,38 +114,45 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 	switch v.Type() {
 	case strType:
 		if !d.scalar(n, what, "a string") {
+			v.Set(reflect.ValueOf(ast.Str{Pos: d.pos(n), Bad: true}))
 			return
 		}
 		v.Set(reflect.ValueOf(ast.Str{Pos: d.pos(n), Value: n.Value}))
 		return
 	case intType:
 		if !d.scalar(n, what, "an integer") {
+			v.Set(reflect.ValueOf(ast.Int{Pos: d.pos(n), Bad: true}))
 			return
 		}
 		i, err := strconv.ParseInt(n.Value, 0, 64)
 		if err != nil || n.Tag != "!!int" {
 			d.diags.Addf(d.pos(n), "%s: want an integer, got %q", what, n.Value)
+			v.Set(reflect.ValueOf(ast.Int{Pos: d.pos(n), Bad: true}))
 			return
 		}
 		v.Set(reflect.ValueOf(ast.Int{Pos: d.pos(n), Value: i, Set: true}))
 		return
 	case floatType:
 		if !d.scalar(n, what, "a number") {
+			v.Set(reflect.ValueOf(ast.Float{Pos: d.pos(n), Bad: true}))
 			return
 		}
 		f, err := strconv.ParseFloat(n.Value, 64)
 		if err != nil || (n.Tag != "!!int" && n.Tag != "!!float") {
 			d.diags.Addf(d.pos(n), "%s: want a number, got %q", what, n.Value)
+			v.Set(reflect.ValueOf(ast.Float{Pos: d.pos(n), Bad: true}))
 			return
 		}
 		v.Set(reflect.ValueOf(ast.Float{Pos: d.pos(n), Value: f, Set: true}))
 		return
 	case boolType:
 		if !d.scalar(n, what, "true or false") {
+			v.Set(reflect.ValueOf(ast.Bool{Pos: d.pos(n), Bad: true}))
 			return
 		}
 		if n.Tag != "!!bool" {
 			d.diags.Addf(d.pos(n), "%s: want true or false, got %q", what, n.Value)
+			v.Set(reflect.ValueOf(ast.Bool{Pos: d.pos(n), Bad: true}))
 			return
 		}
 		v.Set(reflect.ValueOf(ast.Bool{Pos: d.pos(n), Value: n.Value == "true", Set: true}))
@@ -278,7 +294,7 @@ func mergeInto(dst, src reflect.Value, diags *diag.List) {
 func isSet(v reflect.Value) bool {
 	switch x := v.Interface().(type) {
 	case ast.Str:
-		return x.Pos.Line != 0
+		return x.Pos.Line != 0 && !x.Bad
 	case ast.Int:
 		return x.Set
 	case ast.Float:

@@ -109,6 +109,9 @@ type EnumValue struct {
 	Names Names
 	Doc   string
 	Enum  *Enum
+	// Requires are the config fields that must be set when a config field
+	// takes this value.
+	Requires []*Field
 }
 
 // Operation is a client operation.
@@ -271,6 +274,14 @@ func Build(s *ast.Spec) *Model {
 		f := buildField(&s.Config.Fields[i], enums)
 		fields[f.Name.Snake] = f
 		m.Fields = append(m.Fields, f)
+	}
+
+	for i, e := range s.Enums {
+		for j, v := range e.Values {
+			for _, r := range v.Requires {
+				m.Enums[i].Values[j].Requires = append(m.Enums[i].Values[j].Requires, fields[r.Value])
+			}
+		}
 	}
 
 	ops := map[string]*Operation{}

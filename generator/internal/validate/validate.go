@@ -25,6 +25,8 @@ var (
 	ResultTypes = []string{"auth_result", "authorization_request", "bool", "introspection", "none", "token"}
 	// Flows are the flows the runtimes implement.
 	Flows = []string{"authorization_code", "authorization_code_pkce", "client_credentials", "jwt_bearer", "mtls", "refresh_token"}
+	// Operations are the operations the runtimes implement.
+	Operations = []string{"authenticate_authorization_code", "authenticate_client_credentials", "authenticate_jwt_bearer", "clear_tokens", "get_valid_token", "introspect_token", "refresh_token", "revoke_token", "start_authorization_code_flow", "test_connection"}
 	// Modes are the runtime modes the runtimes implement.
 	Modes = []string{"debug", "mock", "real", "record", "replay", "simulation"}
 	// ParamSources are where a token request parameter may come from.
@@ -80,6 +82,9 @@ func (v *validator) spec(s *ast.Spec) {
 
 // required reports a missing key of the element at pos.
 func (v *validator) required(pos diag.Pos, what, key string, val ast.Str) bool {
+	if val.Bad {
+		return false
+	}
 	if val.Value == "" {
 		v.diags.Addf(pos, "%s: missing required key %q", what, key)
 		return false
@@ -158,7 +163,7 @@ func (v *validator) config(c *ast.Config) {
 		if !v.field(f, "config field") {
 			continue
 		}
-		names.add(f.Name)
+		unique := names.add(f.Name)
 		v.fields[f.Name.Value] = true
 		if f.Env.Value != "" {
 			envs.add(f.Env)
@@ -168,9 +173,22 @@ func (v *validator) config(c *ast.Config) {
 		}
 		key := f.YAMLKey
 		if key.Value == "" {
+			// The key is the name: a duplicate name is reported already.
+			if !unique {
+				continue
+			}
 			key = ast.Str{Pos: f.Name.Pos, Value: f.Name.Value}
 		}
 		keys.add(key)
+	}
+	for _, e := range v.enums {
+		for _, val := range e.Values {
+			for _, r := range val.Requires {
+				if !v.fields[r.Value] {
+					v.diags.Addf(r.Pos, "enum value %q: requires unknown config field %q", val.Value.Value, r.Value)
+				}
+			}
+		}
 	}
 }
 
@@ -315,6 +333,9 @@ func (v *validator) operations(ops []ast.Operation) {
 		v.match(snakeName, op.ID, "operation id", "snake_case")
 		ids.add(op.ID)
 		v.ops[op.ID.Value] = true
+		if !contains(Operations, op.ID.Value) {
+			v.diags.Addf(op.ID.Pos, "unknown operation %q: want one of %s", op.ID.Value, quoteAll(Operations))
+		}
 		what := fmt.Sprintf("operation %q", op.ID.Value)
 		v.required(op.Pos, what, "doc", op.Doc)
 		if v.required(op.Pos, what, "result", op.Result) {
@@ -411,7 +432,7 @@ func (v *validator) errors(codes []ast.ErrorCode) {
 		seen.add(c.Code)
 		what := fmt.Sprintf("error %q", c.Code.Value)
 		v.required(c.Pos, what, "doc", c.Doc)
-		if !c.Retryable.Set {
+		if !c.Retryable.Set && !c.Retryable.Bad {
 			v.diags.Addf(c.Pos, "%s: missing required key %q", what, "retryable")
 		}
 	}
@@ -477,15 +498,17 @@ type uniq struct {
 	seen map[string]diag.Pos
 }
 
-func (u *uniq) add(s ast.Str) {
+// add records s and reports whether it is the first of its name.
+func (u *uniq) add(s ast.Str) bool {
 	if u.seen == nil {
 		u.seen = map[string]diag.Pos{}
 	}
 	if first, ok := u.seen[s.Value]; ok {
 		u.v.diags.Addf(s.Pos, "duplicate %s %q: first declared at %s", u.what, s.Value, first)
-		return
+		return false
 	}
 	u.seen[s.Value] = s.Pos
+	return true
 }
 
 func show(n *yaml.Node) string {

@@ -97,5 +97,5 @@ func (p *problemsError) Error() string {
 	for i, d := range p.diags {
 		lines[i] = d.String()
 	}
-	return fmt.Sprintf("%d problems in the spec:\n%s", len(p.diags), strings.Join(lines, "\n"))
+	return fmt.Sprintf("%s in the spec:\n%s", plural(len(p.diags), "problem"), strings.Join(lines, "\n"))
 }

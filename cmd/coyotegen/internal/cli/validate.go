@@ -46,7 +46,7 @@ error annotation instead.`,
 				}
 				fmt.Fprintln(cmd.ErrOrStderr(), d.String())
 			}
-			return &exitError{code: ExitProblem, err: fmt.Errorf("%d problems", len(diags))}
+			return &exitError{code: ExitProblem, err: fmt.Errorf("%s", plural(len(diags), "problem"))}
 		},
 	}
 	cmd.Flags().StringVar(&errorFormat, "error-format", "text", "how problems are printed: text or github-actions")
@@ -56,4 +56,12 @@ error annotation instead.`,
 // escapeAnnotation escapes a message for a GitHub Actions workflow command.
 func escapeAnnotation(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// plural spells a count with its noun: "1 problem", "2 problems".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

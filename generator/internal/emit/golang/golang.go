@@ -1,13 +1,77 @@
 // Package golang emits the Go package through jennifer: one gen function
-// per construct, other packages referred to only through jen.Qual.
+// per construct, other packages referred to only through jen.Qual. The Go
+// package is a typed facade over the handwritten runtime core in
+// runtime/go: the spec decides its configuration, enums, error codes,
+// modes and operations; the core does the work.
 package golang
 
 import (
+	"bytes"
+	"fmt"
+	"path"
+
 	"github.com/coyotesense/coyotegen/generator/internal/files"
 	"github.com/coyotesense/coyotegen/generator/internal/model"
+	jen "github.com/dave/jennifer/jen"
+)
+
+// Import paths of the runtime core.
+const (
+	runtimePath    = "github.com/coyotesense/coyotegen/runtime/go/"
+	configloadPath = runtimePath + "configload"
+	secretPath     = runtimePath + "secret"
+	oautherrPath   = runtimePath + "oautherr"
+	tokenPath      = runtimePath + "token"
+	authcorePath   = runtimePath + "authcore"
 )
 
 // Emit returns the Go package's files.
 func Emit(m *model.Model) ([]files.File, error) {
-	return nil, nil
+	var out []files.File
+	for _, unit := range []struct {
+		name string
+		gen  func(*jen.File, *model.Model)
+	}{
+		{"doc.go", genDoc},
+		{"enums.go", genEnums},
+		{"config.go", genConfig},
+		{"errors.go", genErrors},
+		{"modes.go", genModes},
+		{"client.go", genClient},
+	} {
+		f := newFile(m)
+		unit.gen(f, m)
+		var buf bytes.Buffer
+		if err := f.Render(&buf); err != nil {
+			return nil, fmt.Errorf("go/%s: %w", unit.name, err)
+		}
+		out = append(out, files.File{Path: path.Join("go", m.Go.Dir, unit.name), Content: buf.Bytes()})
+	}
+	return out, nil
+}
+
+func newFile(m *model.Model) *jen.File {
+	f := jen.NewFilePathName(m.Go.ImportPath, m.Go.Package)
+	f.HeaderComment(model.GeneratedNotice)
+	f.ImportName(configloadPath, "configload")
+	f.ImportName(secretPath, "secret")
+	f.ImportName(oautherrPath, "oautherr")
+	f.ImportName(tokenPath, "token")
+	f.ImportName(authcorePath, "authcore")
+	return f
+}
+
+func genDoc(f *jen.File, m *model.Model) {
+	f.PackageComment(fmt.Sprintf("Package %s is the Go client of %s: %s", m.Go.Package, m.Title, m.Description))
+	f.PackageComment("")
+	f.PackageComment("Create a client from a Config (DefaultConfig, LoadConfig or a literal) with")
+	f.PackageComment("New, then call Token on every request; the client keeps the token valid.")
+	f.PackageComment("Every exported type here is generated from the coyotegen spec; the work is")
+	f.PackageComment("done by the runtime core in github.com/coyotesense/coyotegen/runtime/go.")
+	f.PackageComment("")
+	f.PackageComment("Flows:")
+	f.PackageComment("")
+	for _, fl := range m.Flows {
+		f.PackageComment(fmt.Sprintf("  - %s (%s), grant type %s", fl.Title, fl.RFC, fl.GrantType))
+	}
 }

@@ -1,0 +1,242 @@
+package golang
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/coyotesense/coyotegen/generator/internal/model"
+	jen "github.com/dave/jennifer/jen"
+)
+
+// coreFields maps config fields to the runtime core's Config: the field
+// there and how the value converts. Fields the spec leaves out stay at
+// their zero value in the core; fields the core does not know are only
+// configuration for the facade.
+var coreFields = map[string]struct {
+	name    string
+	convert func(*jen.Statement) *jen.Statement
+}{
+	"server_url":             {"ServerURL", nil},
+	"client_id":              {"ClientID", nil},
+	"client_secret":          {"ClientSecret", nil},
+	"auth_mode":              {"AuthMode", asString},
+	"client_auth_method":     {"ClientAuthMethod", asString},
+	"default_scopes":         {"Scopes", nil},
+	"auto_refresh":           {"AutoRefresh", nil},
+	"refresh_buffer_seconds": {"RefreshBuffer", seconds},
+	"timeout_ms":             {"Timeout", milliseconds},
+	"verify_ssl":             {"VerifyTLS", nil},
+	"client_cert_path":       {"ClientCertPath", nil},
+	"client_key_path":        {"ClientKeyPath", nil},
+	"ca_cert_path":           {"CACertPath", nil},
+	"jwt_signing_key_path":   {"JWTSigningKeyPath", nil},
+	"jwt_algorithm":          {"JWTAlgorithm", asString},
+	"jwt_key_id":             {"JWTKeyID", nil},
+	"jwt_issuer":             {"JWTIssuer", nil},
+	"jwt_audience":           {"JWTAudience", nil},
+	"jwt_lifetime_seconds":   {"JWTLifetime", seconds},
+	"redirect_uri":           {"RedirectURI", nil},
+	"token_url":              {"TokenURL", nil},
+	"authorization_url":      {"AuthorizationURL", nil},
+	"revocation_url":         {"RevocationURL", nil},
+	"introspection_url":      {"IntrospectionURL", nil},
+	"discovery":              {"Discovery", nil},
+	"revoke_on_close":        {"RevokeOnClose", nil},
+	"max_retries":            {"MaxRetries", nil},
+}
+
+func asString(v *jen.Statement) *jen.Statement { return jen.String().Parens(v) }
+
+func seconds(v *jen.Statement) *jen.Statement {
+	return jen.Qual("time", "Duration").Parens(v).Op("*").Qual("time", "Second")
+}
+
+func milliseconds(v *jen.Statement) *jen.Statement {
+	return jen.Qual("time", "Duration").Parens(v).Op("*").Qual("time", "Millisecond")
+}
+
+// argType is an operation argument's Go type.
+func argType(a *model.Arg) *jen.Statement {
+	switch a.Kind {
+	case "bool":
+		return jen.Bool()
+	case "int":
+		return jen.Int()
+	case "list":
+		return jen.Index().String()
+	}
+	return jen.String()
+}
+
+// results is an operation's Go result list.
+func results(op *model.Operation) []jen.Code {
+	switch op.Result {
+	case "auth_result", "token":
+		return []jen.Code{jen.Op("*").Id("Token"), jen.Error()}
+	case "authorization_request":
+		return []jen.Code{jen.Op("*").Id("AuthorizationRequest"), jen.Error()}
+	case "introspection":
+		return []jen.Code{jen.Op("*").Id("Introspection"), jen.Error()}
+	case "bool":
+		return []jen.Code{jen.Bool(), jen.Error()}
+	}
+	return []jen.Code{jen.Error()}
+}
+
+func params(op *model.Operation) []jen.Code {
+	ps := []jen.Code{jen.Id("ctx").Qual("context", "Context")}
+	for _, a := range op.Args {
+		ps = append(ps, jen.Id(a.Name.GoLower).Add(argType(a)))
+	}
+	return ps
+}
+
+func opDoc(op *model.Operation) []string {
+	lines := []string{op.ID.Go + " " + lowerFirst(op.Doc) + " (operation " + op.ID.Snake + ")"}
+	for _, a := range op.Args {
+		opt := ""
+		if a.Optional {
+			opt = ", optional"
+		}
+		lines = append(lines, fmt.Sprintf("  - %s%s: %s", a.Name.GoLower, opt, a.Doc))
+	}
+	return lines
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+func genClient(f *jen.File, m *model.Model) {
+	f.Comment("Token is an OAuth2 token. Its secrets never print.")
+	f.Type().Id("Token").Op("=").Qual(tokenPath, "Token")
+	f.Line()
+	f.Comment("AuthorizationRequest is the start of an authorization code flow: the URL to")
+	f.Comment("send the user to, the PKCE code verifier and the state to check.")
+	f.Type().Id("AuthorizationRequest").Op("=").Qual(authcorePath, "AuthorizationRequest")
+	f.Line()
+	f.Comment("Introspection is the answer of the introspection endpoint (RFC 7662).")
+	f.Type().Id("Introspection").Op("=").Qual(authcorePath, "Introspection")
+	f.Line()
+
+	var methods []jen.Code
+	for _, op := range m.Operations {
+		for _, line := range opDoc(op) {
+			methods = append(methods, jen.Comment(line))
+		}
+		methods = append(methods, jen.Id(op.ID.Go).Params(params(op)...).Params(results(op)...))
+	}
+	methods = append(methods,
+		jen.Comment("Token returns a valid access token for a request, from the cache when it"),
+		jen.Comment("holds one (no lock, no allocation), else from the authorization server."),
+		jen.Id("Token").Params(jen.Id("ctx").Qual("context", "Context")).Params(jen.Op("*").Id("Token"), jen.Error()),
+		jen.Comment("CurrentToken returns the cached token, valid or not, or nil."),
+		jen.Id("CurrentToken").Params().Op("*").Id("Token"),
+		jen.Comment("Close releases the client's resources."),
+		jen.Id("Close").Params().Error(),
+	)
+	f.Comment("Client is the authentication client. Every method is safe for concurrent use")
+	f.Comment("by any number of goroutines; each takes a context that bounds its network")
+	f.Comment("exchanges, and returns an *Error when it fails.")
+	f.Type().Id("Client").Interface(methods...)
+	f.Line()
+
+	genOptions(f)
+	genNew(f, m)
+	f.Comment("client is the Client over the runtime core.")
+	f.Type().Id("client").Struct(jen.Id("core").Op("*").Qual(authcorePath, "Client"))
+	f.Line()
+	for _, op := range m.Operations {
+		args := []jen.Code{jen.Id("ctx")}
+		for _, a := range op.Args {
+			args = append(args, jen.Id(a.Name.GoLower))
+		}
+		f.Func().Params(jen.Id("c").Op("*").Id("client")).Id(op.ID.Go).Params(params(op)...).Params(results(op)...).Block(
+			jen.Return(jen.Id("c").Dot("core").Dot(op.ID.Go).Call(args...)),
+		)
+		f.Line()
+	}
+	f.Func().Params(jen.Id("c").Op("*").Id("client")).Id("Token").Params(jen.Id("ctx").Qual("context", "Context")).Params(jen.Op("*").Id("Token"), jen.Error()).Block(
+		jen.Return(jen.Id("c").Dot("core").Dot("Token").Call(jen.Id("ctx"))),
+	)
+	f.Line()
+	f.Func().Params(jen.Id("c").Op("*").Id("client")).Id("CurrentToken").Params().Op("*").Id("Token").Block(
+		jen.Return(jen.Id("c").Dot("core").Dot("CurrentToken").Call()),
+	)
+	f.Line()
+	f.Func().Params(jen.Id("c").Op("*").Id("client")).Id("Close").Params().Error().Block(
+		jen.Return(jen.Id("c").Dot("core").Dot("Close").Call()),
+	)
+}
+
+func genOptions(f *jen.File) {
+	f.Comment("Option changes how New builds a client.")
+	f.Type().Id("Option").Func().Params(jen.Op("*").Id("options"))
+	f.Line()
+	f.Type().Id("options").Struct(
+		jen.Id("httpClient").Op("*").Qual("net/http", "Client"),
+		jen.Id("mode").Id("Mode"),
+		jen.Id("modeSet").Bool(),
+		jen.Id("modeOptions").Id("ModeOptions"),
+	)
+	f.Line()
+	f.Comment("WithHTTPClient makes the client send its requests through hc, whose")
+	f.Comment("transport then also decides TLS; without it the client builds its own from")
+	f.Comment("the configuration.")
+	f.Func().Id("WithHTTPClient").Params(jen.Id("hc").Op("*").Qual("net/http", "Client")).Id("Option").Block(
+		jen.Return(jen.Func().Params(jen.Id("o").Op("*").Id("options")).Block(jen.Id("o").Dot("httpClient").Op("=").Id("hc"))),
+	)
+	f.Line()
+	f.Comment("WithMode selects the runtime mode in code, overriding the ModeEnv variable.")
+	f.Func().Id("WithMode").Params(jen.Id("mode").Id("Mode")).Id("Option").Block(
+		jen.Return(jen.Func().Params(jen.Id("o").Op("*").Id("options")).Block(
+			jen.Id("o").Dot("mode").Op("=").Id("mode"),
+			jen.Id("o").Dot("modeSet").Op("=").True(),
+		)),
+	)
+	f.Line()
+	f.Comment("WithModeOptions sets the options of the runtime modes.")
+	f.Func().Id("WithModeOptions").Params(jen.Id("mo").Id("ModeOptions")).Id("Option").Block(
+		jen.Return(jen.Func().Params(jen.Id("o").Op("*").Id("options")).Block(jen.Id("o").Dot("modeOptions").Op("=").Id("mo"))),
+	)
+	f.Line()
+}
+
+func genNew(f *jen.File, m *model.Model) {
+	coreCfg := jen.Dict{}
+	for _, fd := range m.Fields {
+		cf, ok := coreFields[fd.Name.Snake]
+		if !ok {
+			continue
+		}
+		v := jen.Id("cfg").Dot(fd.Name.Go)
+		if cf.convert != nil {
+			v = cf.convert(v)
+		}
+		coreCfg[jen.Id(cf.name)] = v
+	}
+	coreCfg[jen.Id("HTTPClient")] = jen.Id("o").Dot("httpClient")
+	coreCfg[jen.Id("Classify")] = jen.Id("retryableCode")
+	f.Comment("New validates the configuration and returns a client in the mode chosen by")
+	f.Comment("WithMode, else by the " + m.ModeEnv + " environment variable, else " + m.DefaultMode.ID.Snake + ".")
+	f.Func().Id("New").Params(jen.Id("cfg").Id("Config"), jen.Id("opts").Op("...").Id("Option")).Params(jen.Id("Client"), jen.Error()).Block(
+		jen.Id("o").Op(":=").Id("options").Values(jen.Dict{jen.Id("modeOptions"): jen.Id("DefaultModeOptions").Call()}),
+		jen.For(jen.List(jen.Id("_"), jen.Id("opt")).Op(":=").Range().Id("opts")).Block(jen.Id("opt").Call(jen.Op("&").Id("o"))),
+		jen.If(jen.Op("!").Id("o").Dot("modeSet")).Block(
+			jen.Id("mode").Op(",").Id("err").Op(":=").Id("ModeFromEnv").Call(jen.Qual(configloadPath, "EnvLookup").Call()),
+			jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id("err"))),
+			jen.Id("o").Dot("mode").Op("=").Id("mode"),
+		),
+		jen.If(jen.Id("err").Op(":=").Id("cfg").Dot("Validate").Call(), jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id("err"))),
+		jen.If(jen.Id("o").Dot("mode").Op("!=").Lit("real")).Block(
+			jen.Return(jen.Nil(), jen.Qual(oautherrPath, "NotImplemented").Call(jen.Lit("mode ").Op("+").String().Parens(jen.Id("o").Dot("mode")))),
+		),
+		jen.List(jen.Id("core"), jen.Id("err")).Op(":=").Qual(authcorePath, "New").Call(jen.Qual(authcorePath, "Config").Values(coreCfg)),
+		jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id("err"))),
+		jen.Return(jen.Op("&").Id("client").Values(jen.Dict{jen.Id("core"): jen.Id("core")}), jen.Nil()),
+	)
+	f.Line()
+}
