@@ -175,8 +175,8 @@ func Diff(changes []Change) string {
 			to = "/dev/null"
 		}
 		text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-			A:        difflib.SplitLines(string(c.Old)),
-			B:        difflib.SplitLines(string(c.New)),
+			A:        lines(c.Old),
+			B:        lines(c.New),
 			FromFile: from,
 			ToFile:   to,
 			Context:  3,
@@ -188,6 +188,14 @@ func Diff(changes []Change) string {
 		b.WriteString(text)
 	}
 	return b.String()
+}
+
+// lines splits content for the diff; an absent file has no lines.
+func lines(content []byte) []string {
+	if len(content) == 0 {
+		return nil
+	}
+	return difflib.SplitLines(string(content))
 }
 
 // Summary is a one-line account of a change.

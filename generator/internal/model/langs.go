@@ -3,6 +3,7 @@ package model
 import (
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // typeField computes a field's type and default literal in every
@@ -97,3 +98,14 @@ func defaultEnum(f *Field) *EnumValue {
 func strconvInt(i int64) string { return strconv.FormatInt(i, 10) }
 
 func strconvBool(b bool) string { return strconv.FormatBool(b) }
+
+// lowerFirst lower-cases the first letter of a sentence so that it can
+// follow other words, leaving acronyms ("JWT bearer") alone.
+func lowerFirst(s string) string {
+	r := []rune(s)
+	if len(r) == 0 || (len(r) > 1 && unicode.IsUpper(r[1])) {
+		return s
+	}
+	r[0] = unicode.ToLower(r[0])
+	return string(r)
+}

@@ -1,0 +1,55 @@
+// Command authserver runs the conformance authorization server with the
+// default clients until interrupted. It prints the server's base URL as
+// the first line of standard output, so that test harnesses in other
+// languages can start it and read where it listens.
+//
+// Usage:
+//
+//	authserver [-addr 127.0.0.1:0] [-access-token-lifespan 1h]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/coyotesense/coyotegen/conformance/authserver"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "authserver:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the server, prints its URL to stdout and serves until ctx
+// ends. Flag errors and usage go to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("authserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:0", "loopback `address` to listen on")
+	lifespan := fs.Duration("access-token-lifespan", time.Hour, "lifetime of issued access tokens")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	srv, err := authserver.Start(authserver.Options{Addr: *addr, AccessTokenLifespan: *lifespan})
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(stdout, srv.URL()); err != nil {
+		srv.Close()
+		return err
+	}
+	<-ctx.Done()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

@@ -1,0 +1,405 @@
+// Package tokenendpoint is a client for the OAuth 2.0 token endpoint
+// (RFC 6749 Section 3.2).
+//
+// [Endpoint.Exchange] sends one token request: it authenticates the client
+// with client_secret_basic or client_secret_post (RFC 6749 Section 2.3.1),
+// parses a successful response (Section 5.1) into a [token.Token], and turns
+// everything else, from an error response (Section 5.2) to a network
+// failure or a malformed body, into an [*oautherr.Error]. Grant-specific
+// packages such as clientcredentials build the request parameters and add
+// caching on top.
+package tokenendpoint
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
+	"github.com/coyotesense/coyotegen/runtime/go/secret"
+	"github.com/coyotesense/coyotegen/runtime/go/token"
+)
+
+// MaxResponseBytes is the largest token endpoint response body that
+// Exchange reads. A successful response with a larger body is rejected with
+// code "invalid_response".
+const MaxResponseBytes = 1 << 20
+
+// AuthMethod is a client authentication method for the token endpoint, as
+// registered for token_endpoint_auth_method (RFC 7591 Section 2).
+type AuthMethod int
+
+const (
+	// ClientSecretBasic sends the client credentials in an HTTP Basic
+	// Authorization header (RFC 6749 Section 2.3.1). It is the zero value,
+	// matching the default of RFC 8414 Section 2.
+	ClientSecretBasic AuthMethod = iota
+	// ClientSecretPost sends client_id and client_secret as form
+	// parameters in the request body (RFC 6749 Section 2.3.1).
+	ClientSecretPost
+)
+
+// String returns the registered name of the method, such as
+// "client_secret_basic".
+func (m AuthMethod) String() string {
+	switch m {
+	case ClientSecretBasic:
+		return "client_secret_basic"
+	case ClientSecretPost:
+		return "client_secret_post"
+	default:
+		return "AuthMethod(" + strconv.Itoa(int(m)) + ")"
+	}
+}
+
+// ParseAuthMethod returns the AuthMethod with the registered name s.
+func ParseAuthMethod(s string) (AuthMethod, error) {
+	switch s {
+	case "client_secret_basic":
+		return ClientSecretBasic, nil
+	case "client_secret_post":
+		return ClientSecretPost, nil
+	default:
+		return 0, fmt.Errorf("unknown token endpoint auth method %q: want %q or %q", s, "client_secret_basic", "client_secret_post")
+	}
+}
+
+// Endpoint is a token endpoint and the credentials of the client that calls
+// it. An Endpoint must not be modified while Exchange calls are running;
+// otherwise it is safe for concurrent use.
+type Endpoint struct {
+	// URL is the absolute URL of the token endpoint.
+	URL string
+	// ClientID is the client identifier (RFC 6749 Section 2.2).
+	ClientID string
+	// ClientSecret is the client secret (RFC 6749 Section 2.3.1).
+	ClientSecret secret.Secret
+	// AuthMethod selects how the client authenticates. The zero value is
+	// ClientSecretBasic.
+	AuthMethod AuthMethod
+	// HTTPClient sends the requests. Nil means http.DefaultClient. Give it
+	// a timeout, or pass contexts with deadlines, so that a server that
+	// never answers cannot block callers forever.
+	HTTPClient *http.Client
+	// Classify reports which OAuth error codes are retryable. Nil means
+	// oautherr.DefaultClassifier. HTTP 5xx and 429 responses are retryable
+	// whatever the code.
+	Classify oautherr.Classifier
+}
+
+// Validate reports the first configuration error in e, or nil.
+func (e *Endpoint) Validate() error {
+	if e == nil {
+		return errors.New("token endpoint is not configured")
+	}
+	if e.URL == "" {
+		return errors.New("token endpoint URL is empty")
+	}
+	u, err := url.Parse(e.URL)
+	if err != nil {
+		return errors.New("token endpoint URL cannot be parsed")
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("token endpoint URL %q is not an absolute http or https URL", u.Redacted())
+	}
+	if e.ClientID == "" {
+		return errors.New("client ID is empty")
+	}
+	if e.AuthMethod != ClientSecretBasic && e.AuthMethod != ClientSecretPost {
+		return fmt.Errorf("unknown token endpoint auth method %s: want %s or %s", e.AuthMethod, ClientSecretBasic, ClientSecretPost)
+	}
+	return nil
+}
+
+// Exchange sends a token request with the given parameters, such as
+// grant_type and scope, and returns the issued token. op names the
+// operation in errors. params is not modified.
+//
+// Every error is an [*oautherr.Error]: the server's error response, or one
+// of the coyotegen codes "invalid_config", "network_error", "canceled",
+// "invalid_response", "server_error" and "temporarily_unavailable".
+func (e *Endpoint) Exchange(ctx context.Context, op string, params url.Values) (*token.Token, error) {
+	if err := e.Validate(); err != nil {
+		return nil, &oautherr.Error{Op: op, Code: oautherr.CodeInvalidConfig, Description: err.Error()}
+	}
+	req, err := e.newRequest(ctx, params)
+	if err != nil {
+		return nil, &oautherr.Error{Op: op, Code: oautherr.CodeInvalidConfig, Description: "cannot build token request", Err: err}
+	}
+
+	sent := time.Now()
+	resp, err := e.httpClient().Do(req)
+	if err != nil {
+		return nil, transportError(ctx, op, err)
+	}
+	defer resp.Body.Close()
+
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		return nil, transportError(ctx, op, err)
+	}
+	tooLarge := len(body) > MaxResponseBytes
+
+	success := resp.StatusCode >= 200 && resp.StatusCode < 300
+	if !success {
+		if tooLarge {
+			body = nil
+		}
+		return nil, e.errorResponse(op, resp, body)
+	}
+	if tooLarge {
+		return nil, invalidResponse(op, resp.StatusCode, "token response body exceeds 1 MiB", nil)
+	}
+	return e.parseToken(op, resp, body, params.Get("scope"), sent)
+}
+
+func (e *Endpoint) httpClient() *http.Client {
+	if e.HTTPClient != nil {
+		return e.HTTPClient
+	}
+	return http.DefaultClient
+}
+
+func (e *Endpoint) classify(code string) bool {
+	if e.Classify != nil {
+		return e.Classify(code)
+	}
+	return oautherr.DefaultClassifier(code)
+}
+
+// newRequest builds the POST request with the form body and client
+// authentication of RFC 6749 Sections 2.3.1 and 3.2.
+func (e *Endpoint) newRequest(ctx context.Context, params url.Values) (*http.Request, error) {
+	form := make(url.Values, len(params)+2)
+	for k, v := range params {
+		form[k] = slices.Clone(v)
+	}
+	if e.AuthMethod == ClientSecretPost {
+		form.Set("client_id", e.ClientID)
+		form.Set("client_secret", e.ClientSecret.Reveal())
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if e.AuthMethod == ClientSecretBasic {
+		// RFC 6749 Section 2.3.1: the client identifier and password are
+		// encoded with application/x-www-form-urlencoded before Basic
+		// encoding.
+		req.SetBasicAuth(url.QueryEscape(e.ClientID), url.QueryEscape(e.ClientSecret.Reveal()))
+	}
+	return req, nil
+}
+
+// tokenResponse is the successful response of RFC 6749 Section 5.1. It also
+// decodes an error field, because some servers report errors with HTTP 200.
+type tokenResponse struct {
+	AccessToken  string          `json:"access_token"`
+	TokenType    string          `json:"token_type"`
+	ExpiresIn    json.RawMessage `json:"expires_in"`
+	RefreshToken string          `json:"refresh_token"`
+	IDToken      string          `json:"id_token"`
+	Scope        *string         `json:"scope"`
+	Error        string          `json:"error"`
+}
+
+// errorResponseBody is the error response of RFC 6749 Section 5.2.
+type errorResponseBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ErrorURI         string `json:"error_uri"`
+}
+
+func (e *Endpoint) parseToken(op string, resp *http.Response, body []byte, requestedScope string, sent time.Time) (*token.Token, error) {
+	var tr tokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil {
+		return nil, invalidResponse(op, resp.StatusCode, "token response is not a valid JSON object", err)
+	}
+	if tr.AccessToken == "" && tr.Error != "" {
+		return nil, e.errorResponse(op, resp, body)
+	}
+	if tr.AccessToken == "" {
+		return nil, invalidResponse(op, resp.StatusCode, "token response has no access_token", nil)
+	}
+	if tr.TokenType == "" {
+		return nil, invalidResponse(op, resp.StatusCode, "token response has no token_type", nil)
+	}
+	if !strings.EqualFold(tr.TokenType, token.TypeBearer) {
+		return nil, invalidResponse(op, resp.StatusCode, fmt.Sprintf("unsupported token_type %q: want %q", tr.TokenType, token.TypeBearer), nil)
+	}
+	lifetime, ok, err := parseExpiresIn(tr.ExpiresIn)
+	if err != nil {
+		return nil, invalidResponse(op, resp.StatusCode, err.Error(), nil)
+	}
+
+	t := &token.Token{
+		AccessToken:  secret.Secret(tr.AccessToken),
+		TokenType:    token.TypeBearer,
+		RefreshToken: secret.Secret(tr.RefreshToken),
+		IDToken:      secret.Secret(tr.IDToken),
+	}
+	if ok {
+		// Measured from when the request was sent, so the token is
+		// considered expired no later than the server considers it.
+		t.ExpiresAt = sent.Add(lifetime)
+	}
+	if tr.Scope != nil {
+		t.Scopes = scopeList(*tr.Scope)
+	} else {
+		// RFC 6749 Section 5.1: scope is omitted when it is identical to
+		// the scope requested.
+		t.Scopes = scopeList(requestedScope)
+	}
+	return t, nil
+}
+
+// scopeList splits a space-delimited scope parameter (RFC 6749 Section
+// 3.3), returning nil when it names no scope.
+func scopeList(scope string) []string {
+	if list := strings.Fields(scope); len(list) > 0 {
+		return list
+	}
+	return nil
+}
+
+// maxExpiresIn is the largest expires_in, in seconds, that fits in a
+// time.Duration.
+const maxExpiresIn = float64(math.MaxInt64 / int64(time.Second))
+
+// parseExpiresIn decodes expires_in, which RFC 6749 Section 5.1 defines as
+// a number of seconds. Servers also send it as a numeric string. ok is
+// false when the field is absent or null. Zero means the token has already
+// expired.
+func parseExpiresIn(raw json.RawMessage) (lifetime time.Duration, ok bool, err error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, false, nil
+	}
+	var secs float64
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, false, errors.New("expires_in is not a number")
+		}
+		secs, err = strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return 0, false, fmt.Errorf("expires_in %q is not a number", s)
+		}
+	} else if err := json.Unmarshal(raw, &secs); err != nil {
+		return 0, false, errors.New("expires_in is not a number")
+	}
+	switch {
+	case math.IsNaN(secs) || math.IsInf(secs, 0):
+		return 0, false, errors.New("expires_in is not a finite number")
+	case secs < 0:
+		return 0, false, fmt.Errorf("expires_in %v is negative", secs)
+	case secs > maxExpiresIn:
+		return 0, false, fmt.Errorf("expires_in %v is too large", secs)
+	}
+	return time.Duration(secs * float64(time.Second)), true, nil
+}
+
+// errorResponse converts a failed response into an *oautherr.Error. A body
+// that is not an RFC 6749 Section 5.2 error object is reported by status:
+// "server_error" for 5xx, "temporarily_unavailable" for 429 and
+// "invalid_response" otherwise.
+func (e *Endpoint) errorResponse(op string, resp *http.Response, body []byte) *oautherr.Error {
+	now := time.Now()
+	oerr := &oautherr.Error{
+		Op:         op,
+		StatusCode: resp.StatusCode,
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
+	}
+	var eb errorResponseBody
+	if json.Unmarshal(body, &eb) == nil && eb.Error != "" {
+		oerr.Code = eb.Error
+		oerr.Description = eb.ErrorDescription
+		oerr.URI = eb.ErrorURI
+	} else {
+		switch {
+		case resp.StatusCode >= 500:
+			oerr.Code = oautherr.CodeServerError
+		case resp.StatusCode == http.StatusTooManyRequests:
+			oerr.Code = oautherr.CodeTemporarilyUnavailable
+		default:
+			oerr.Code = oautherr.CodeInvalidResponse
+		}
+		oerr.Description = "token endpoint returned " + statusText(resp.StatusCode) + " without an OAuth error object"
+	}
+	oerr.Retryable = resp.StatusCode >= 500 ||
+		resp.StatusCode == http.StatusTooManyRequests ||
+		e.classify(oerr.Code)
+	return oerr
+}
+
+func statusText(code int) string {
+	if text := http.StatusText(code); text != "" {
+		return strconv.Itoa(code) + " " + text
+	}
+	return strconv.Itoa(code)
+}
+
+// parseRetryAfter decodes a Retry-After header (RFC 9110 Section 10.2.3),
+// which is either a number of seconds or an HTTP date. It returns 0 when
+// the header is absent, malformed, or in the past.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 || secs > int64(maxExpiresIn) {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		if d := at.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func invalidResponse(op string, status int, description string, err error) *oautherr.Error {
+	return &oautherr.Error{
+		Op:          op,
+		Code:        oautherr.CodeInvalidResponse,
+		Description: description,
+		StatusCode:  status,
+		Err:         err,
+	}
+}
+
+// transportError reports a request that failed before a complete response
+// was read.
+func transportError(ctx context.Context, op string, err error) *oautherr.Error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if !errors.Is(err, ctxErr) {
+			err = fmt.Errorf("%w: %w", ctxErr, err)
+		}
+		return &oautherr.Error{
+			Op:          op,
+			Code:        oautherr.CodeCanceled,
+			Description: "context ended before the token response arrived",
+			Err:         err,
+		}
+	}
+	return &oautherr.Error{
+		Op:          op,
+		Code:        oautherr.CodeNetworkError,
+		Description: "token request failed",
+		Retryable:   true,
+		Err:         err,
+	}
+}
