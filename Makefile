@@ -43,7 +43,7 @@ test-dotnet:
 	scripts/test-dotnet.sh
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./cmd/coyotegen/... ./runtime/...
+	$(GO) test -run '^$$' -bench . -benchmem ./cmd/coyotegen/... ./runtime/... ./conformance/...
 
 golden:
 	$(GO) test ./cmd/coyotegen/... -run TestGolden -update
