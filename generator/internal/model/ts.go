@@ -1,5 +1,26 @@
 package model
 
+import (
+	"encoding/json"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The npm packages the TypeScript package depends on, pinned exactly: yaml
+// (eemeli/yaml) at run time; the compiler and Node's type declarations to
+// build and test.
+const (
+	tsYAMLVersion       = "2.9.1"
+	tsTypeScriptVersion = "5.9.3"
+	tsNodeTypesVersion  = "20.19.43"
+	tsNodeEngine        = ">=20"
+)
+
+// tsWidth is the line width the TypeScript output is laid out for, as
+// prettier lays it out by default.
+const tsWidth = 80
+
 func tsField(f *Field) TypedValue {
 	switch f.Kind {
 	case "bool":
@@ -7,7 +28,7 @@ func tsField(f *Field) TypedValue {
 	case "int", "duration":
 		return TypedValue{Type: "number", Default: strconvInt(defaultInt(f)), Parse: "parseInteger"}
 	case "float":
-		return TypedValue{Type: "number", Default: floatLiteral(defaultFloat(f)), Parse: "parseNumber"}
+		return TypedValue{Type: "number", Default: tsNumber(defaultFloat(f)), Parse: "parseNumber"}
 	case "list":
 		return TypedValue{Type: "string[]", Default: listLiteral(defaultList(f), "[", "]"), Parse: "parseList"}
 	case "enum":
@@ -49,10 +70,1268 @@ func tsOperation(op *Operation) OperationSig {
 }
 
 func tsFiles(m *Model) []File {
-	return []File{
-		{Lang: "ts", Path: "package.json", Template: "package.json.tmpl", Data: m},
-		{Lang: "ts", Path: "tsconfig.json", Template: "tsconfig.json.tmpl", Data: m},
-		{Lang: "ts", Path: "src/config.ts", Template: "config.ts.tmpl", Data: m},
-		{Lang: "ts", Path: "src/index.ts", Template: "index.ts.tmpl", Data: m},
+	v := newTSView(m)
+	files := []File{
+		{Path: "package.json", Template: "package.json.tmpl"},
+		{Path: "tsconfig.json", Template: "tsconfig.json.tmpl"},
+		{Path: "tsconfig.test.json", Template: "tsconfig.test.json.tmpl"},
+		{Path: ".npmrc", Template: "npmrc.tmpl"},
+		{Path: ".gitignore", Template: "gitignore.tmpl"},
+		{Path: "README.md", Template: "README.md.tmpl"},
+		{Path: "src/index.ts", Template: "src/index.ts.tmpl"},
+		{Path: "src/enums.ts", Template: "src/enums.ts.tmpl"},
+		{Path: "src/errors.ts", Template: "src/errors.ts.tmpl"},
+		{Path: "src/parse.ts", Template: "src/parse.ts.tmpl"},
+		{Path: "src/fields.ts", Template: "src/fields.ts.tmpl"},
+		{Path: "src/config.ts", Template: "src/config.ts.tmpl"},
+		{Path: "src/modes.ts", Template: "src/modes.ts.tmpl"},
+		{Path: "src/tokens.ts", Template: "src/tokens.ts.tmpl"},
+		{Path: "src/storage.ts", Template: "src/storage.ts.tmpl"},
+		{Path: "src/client.ts", Template: "src/client.ts.tmpl"},
+		{Path: "examples/load-config.ts", Template: "examples/load-config.ts.tmpl"},
+		{Path: "tests/helpers.ts", Template: "tests/helpers.ts.tmpl"},
+		{Path: "tests/config.test.ts", Template: "tests/config.test.ts.tmpl"},
+		{Path: "tests/errors.test.ts", Template: "tests/errors.test.ts.tmpl"},
+		{Path: "tests/modes.test.ts", Template: "tests/modes.test.ts.tmpl"},
+		{Path: "tests/tokens.test.ts", Template: "tests/tokens.test.ts.tmpl"},
 	}
+	for i := range files {
+		files[i].Lang = "ts"
+		files[i].Data = v
+	}
+	return files
+}
+
+// TSView is what every TypeScript template receives: the model plus the
+// TypeScript spellings, literals, doc comments, table layouts and test
+// data worked out from it. Fields named ...Lines are finished lines of
+// code, laid out as prettier lays them out.
+type TSView struct {
+	M *Model
+
+	Package     string // the npm package name
+	PackageJSON string // the npm package name as a JSON string
+	NoticeJSON  string // the generated-code notice as a JSON string
+	VersionJSON string
+	DescJSON    string
+	LicenseJSON string
+	NodeJSON    string // the supported Node versions as a JSON string
+	Node        string // the supported Node versions as written
+	Title       string
+	PackageDoc  []string // the package's doc comment lines
+	Deps        []TSDep  // dependencies
+	DevDeps     []TSDep  // devDependencies
+
+	YAMLRoot     string
+	YAMLRootLit  string
+	EnvPrefix    string
+	EnvPrefixLit string
+	ModeEnv      string
+	ModeEnvLit   string
+
+	Enums []*TSEnum
+	// ConfigEnums are the enums some config field is typed with, sorted.
+	ConfigEnums []*TSEnum
+	// ConfigParsers are the parse functions the config fields use, sorted.
+	ConfigParsers []string
+	Fields        []*TSField
+	// FieldTableLines declares configFields, the table of every field.
+	FieldTableLines []string
+	// FlowRequirementLines and ValueRequirementLines declare
+	// flowRequirements and valueRequirements.
+	FlowRequirementLines  []string
+	ValueRequirementLines []string
+	// AuthModeKey and ClientAuthMethodKey are the config keys (as TS
+	// string literals) of the fields typed with those enums; empty when
+	// the spec has no such field.
+	AuthModeKey         string
+	ClientAuthMethodKey string
+
+	ErrorTableLines []string
+	Errors          []*TSError
+
+	Modes   []*TSMode
+	Default *TSMode // the default runtime mode
+	// ModeOptionFieldLines declare modeOptionFields, each mode's options.
+	ModeOptionFieldLines []string
+
+	Operations []*TSOperation
+	// ClientTokenImports are the result types the client interface names.
+	ClientTokenImports []string
+	// TokenOperation is the operation that returns a valid token, or "".
+	TokenOperation string
+
+	// Import and export statements whose names depend on the spec.
+	ClientImportLines     []string
+	ConfigEnumImportLines []string
+	ParserImportLines     []string
+	EnumExportLines       []string
+	ModeExportLines       []string
+	TestConfigImportLines []string
+	ReadmeImportLines     []string
+
+	// RefreshBufferSeconds is the default buffer of AuthToken.needsRefresh:
+	// the default of the refresh_buffer_seconds field, else 300.
+	RefreshBufferSeconds string
+
+	Readme *TSReadme
+	Test   *TSTest
+}
+
+// TSDep is a pinned npm dependency, as JSON strings.
+type TSDep struct {
+	Name, Version string
+	Comma         string // "," unless last
+}
+
+// TSField is a config field or mode option as TypeScript declares it.
+type TSField struct {
+	F       *Field
+	Key     string // camelCase property
+	Name    string // snake_case name, as in the spec and YAML
+	Type    string
+	Default string   // TypeScript literal
+	Doc     []string // doc comment lines for two spaces of indent
+	// ClassLines declare the field with its default in a class body.
+	ClassLines []string
+	spec       tsObj
+}
+
+// TSEnum is a closed set of string values: a frozen object of members and
+// a union type of the same name.
+type TSEnum struct {
+	Name       string   // Pascal type and object name
+	Doc        []string // at top level
+	ValuesVar  string   // authModeValues
+	Guard      string   // isAuthMode
+	GuardLines []string // the guard's signature line(s), up to "{"
+	Members    []*TSEnumMember
+}
+
+// TSEnumMember is one value of a TSEnum.
+type TSEnumMember struct {
+	Name  string // Pascal member name
+	Value string // TS string literal
+	Doc   []string
+}
+
+// TSError is an error code.
+type TSError struct {
+	Member    string // Pascal member of ErrorCode
+	Code      string // TS string literal
+	Retryable bool
+	Doc       []string
+}
+
+// TSMode is a runtime mode.
+type TSMode struct {
+	Member      string // Pascal member of RuntimeMode
+	Value       string // TS string literal
+	Raw         string
+	Doc         []string
+	OptionsType string // MockModeOptions
+	DefaultsVar string // defaultMockModeOptions
+	Options     []*TSField
+	OptionsDoc  []string // the options interface's doc comment
+}
+
+// TSOperation is a client operation as a method of the client interface.
+type TSOperation struct {
+	Doc  []string
+	Decl string // the method signature, laid out for two spaces of indent
+}
+
+// TSReadme is the README's generated parts.
+type TSReadme struct {
+	YAML       []string // an example configuration file
+	Fields     []string // Markdown table lines
+	Enums      []string // list items
+	Modes      []string
+	Errors     []string
+	Operations []string
+}
+
+// TSTest is the data of the generated smoke tests, as declarations.
+type TSTest struct {
+	// Config tests.
+	DefaultsLines  []string
+	SpellingALines []string
+	SpellingBLines []string
+	BadEnvLines    []string
+	// Precedence: set when the spec has three fields for it.
+	HasPrecedence      bool
+	PrecedenceLines    []string
+	UnknownKeyYAML     []string
+	RequiredLines      []string
+	RequiredNamesLines []string
+	CompleteLines      []string
+	BoundsLines        []string
+	URLLines           []string // nil when no url field
+	FlowLines          []string
+	SecretLines        []string // nil when no secret field
+	SecretYAML         []string
+	SecretValue        string
+
+	// Mode tests.
+	ModeValuesLines   []string
+	ModeSpellingLines []string
+	ModeDefaultsLines []string
+	ModeOverrideLines []string // nil when no option
+	ModeBoundsLines   []string
+	BadMode           string
+
+	// Error tests.
+	ErrorLines   []string
+	NonRetryable string // a code that is not retryable, or ""
+}
+
+func newTSView(m *Model) *TSView {
+	v := &TSView{
+		M:            m,
+		Package:      m.TS.Package,
+		PackageJSON:  tsJSON(m.TS.Package),
+		NoticeJSON:   tsJSON(m.Notice),
+		VersionJSON:  tsJSON(m.Version),
+		DescJSON:     tsJSON(m.Description),
+		LicenseJSON:  tsJSON(m.License),
+		NodeJSON:     tsJSON(tsNodeEngine),
+		Node:         tsNodeEngine,
+		Title:        m.Title,
+		YAMLRoot:     m.YAMLRoot,
+		YAMLRootLit:  quote(m.YAMLRoot),
+		EnvPrefix:    m.EnvPrefix,
+		EnvPrefixLit: quote(m.EnvPrefix),
+		ModeEnv:      m.ModeEnv,
+		ModeEnvLit:   quote(m.ModeEnv),
+	}
+	if v.Title == "" {
+		v.Title = m.TS.Package
+	}
+	v.PackageDoc = tsDoc(0, v.Title+": "+m.Description)
+	v.Deps = tsDeps([][2]string{{"yaml", tsYAMLVersion}})
+	v.DevDeps = tsDeps([][2]string{{"@types/node", tsNodeTypesVersion}, {"typescript", tsTypeScriptVersion}})
+
+	enums := map[*Enum]*TSEnum{}
+	for _, e := range m.Enums {
+		te := newTSEnum(e)
+		enums[e] = te
+		v.Enums = append(v.Enums, te)
+	}
+
+	parsers := map[string]bool{}
+	var table tsArr
+	for _, f := range m.Fields {
+		tf := newTSField(f, m.YAMLRoot, enums)
+		v.Fields = append(v.Fields, tf)
+		table = append(table, tf.spec)
+		parsers[f.TS.Parse] = true
+		if f.Enum != nil && !tsContainsEnum(v.ConfigEnums, enums[f.Enum]) {
+			v.ConfigEnums = append(v.ConfigEnums, enums[f.Enum])
+		}
+		if f.Enum != nil && f.Enum == m.AuthModeEnum && v.AuthModeKey == "" {
+			v.AuthModeKey = quote(tf.Key)
+		}
+		if f.Enum != nil && f.Enum == m.ClientAuthMethodEnum && v.ClientAuthMethodKey == "" {
+			v.ClientAuthMethodKey = quote(tf.Key)
+		}
+	}
+	sort.Slice(v.ConfigEnums, func(i, j int) bool {
+		return strings.ToLower(v.ConfigEnums[i].Name) < strings.ToLower(v.ConfigEnums[j].Name)
+	})
+	for p := range parsers {
+		v.ConfigParsers = append(v.ConfigParsers, p)
+	}
+	sort.Strings(v.ConfigParsers)
+	v.FieldTableLines = tsRender(tsCall("Object.freeze", table), 0,
+		"export const configFields: readonly FieldSpec<ConfigKey>[] = ", ";")
+
+	var flows tsArr
+	if v.AuthModeKey != "" {
+		for _, fl := range m.Flows {
+			if fl.AuthMode == nil {
+				continue
+			}
+			var reqs, methods tsArr
+			for _, r := range fl.Requires {
+				if r != nil && !r.Required {
+					reqs = append(reqs, tsRaw(quote(r.Name.Camel)))
+				}
+			}
+			if v.ClientAuthMethodKey != "" {
+				for _, cam := range fl.ClientAuthMethods {
+					methods = append(methods, tsRaw(tsEnumMember(cam)))
+				}
+			}
+			flows = append(flows, tsObj{
+				{"authMode", tsRaw(tsEnumMember(fl.AuthMode))},
+				{"requires", reqs},
+				{"clientAuthMethods", methods},
+			})
+		}
+	}
+	v.FlowRequirementLines = tsRender(flows, 0, "const flowRequirements: readonly FlowRequirement[] = ", ";")
+
+	var values tsArr
+	for _, f := range m.Fields {
+		if f.Enum == nil {
+			continue
+		}
+		for _, ev := range f.Enum.Values {
+			var reqs tsArr
+			for _, r := range ev.Requires {
+				if r != nil && !r.Required {
+					reqs = append(reqs, tsRaw(quote(r.Name.Camel)))
+				}
+			}
+			if len(reqs) > 0 {
+				values = append(values, tsObj{
+					{"key", tsRaw(quote(f.Name.Camel))},
+					{"value", tsRaw(tsEnumMember(ev))},
+					{"requires", reqs},
+				})
+			}
+		}
+	}
+	v.ValueRequirementLines = tsRender(values, 0, "const valueRequirements: readonly ValueRequirement[] = ", ";")
+
+	var errTable tsArr
+	for _, e := range m.Errors {
+		te := &TSError{Member: e.Names.Pascal, Code: quote(e.Code), Retryable: e.Retryable, Doc: tsBlock(2, tsDoc(2, e.Doc))}
+		v.Errors = append(v.Errors, te)
+		rfc := "null"
+		if e.RFC != "" {
+			rfc = quote(e.RFC)
+		}
+		errTable = append(errTable, tsObj{
+			{"code", tsRaw("ErrorCode." + te.Member)},
+			{"retryable", tsRaw(strconvBool(e.Retryable))},
+			{"rfc", tsRaw(rfc)},
+			{"description", tsRaw(quote(e.Doc))},
+		})
+	}
+	v.ErrorTableLines = tsRender(tsCall("Object.freeze", errTable), 0,
+		"export const errorCodes: readonly ErrorCodeInfo[] = ", ";")
+
+	optionFields := tsObj{}
+	for _, md := range m.Modes {
+		tm := newTSMode(md)
+		v.Modes = append(v.Modes, tm)
+		if md == m.DefaultMode {
+			v.Default = tm
+		}
+		var specs tsArr
+		for _, o := range tm.Options {
+			specs = append(specs, o.spec)
+		}
+		optionFields = append(optionFields, tsKV{tm.Raw, specs})
+	}
+	if v.Default == nil && len(v.Modes) > 0 {
+		v.Default = v.Modes[0]
+	}
+	v.ModeOptionFieldLines = tsRender(optionFields, 0, "const modeOptionFields: ModeTable<readonly FieldSpec[]> = ", ";")
+
+	results := map[string]bool{"AuthToken": true}
+	for _, op := range m.Operations {
+		v.Operations = append(v.Operations, newTSOperation(op))
+		switch op.Result {
+		case "auth_result":
+			results["AuthResult"] = true
+		case "authorization_request":
+			results["AuthorizationRequest"] = true
+		case "introspection":
+			results["IntrospectionResult"] = true
+		case "token":
+			if v.TokenOperation == "" {
+				v.TokenOperation = op.TS.Name
+			}
+		}
+	}
+	for _, name := range []string{"AuthorizationRequest", "AuthResult", "AuthToken", "IntrospectionResult"} {
+		if results[name] {
+			v.ClientTokenImports = append(v.ClientTokenImports, name)
+		}
+	}
+
+	v.ClientImportLines = tsImport("import type", v.ClientTokenImports, "./tokens.js")
+	var names, enumExports, testNames []string
+	for _, e := range v.ConfigEnums {
+		names = append(names, e.Name, e.ValuesVar)
+		testNames = append(testNames, e.Name)
+	}
+	v.ConfigEnumImportLines = tsImport("import", names, "./enums.js")
+	v.ParserImportLines = tsImport("import", append(append([]string{}, v.ConfigParsers...), "ValueError"), "./parse.js")
+	for _, e := range v.Enums {
+		enumExports = append(enumExports, e.Name, e.ValuesVar, e.Guard)
+	}
+	v.EnumExportLines = tsImport("export", append(enumExports, "valuesOf", "type ValueOf"), "./enums.js")
+	modeNames := []string{"defaultRuntimeMode", "isRuntimeMode", "modeOptions", "RuntimeMode", "runtimeModeEnv",
+		"runtimeModeFromEnv", "runtimeModeValues", "validateModeOptions"}
+	for _, tm := range v.Modes {
+		modeNames = append(modeNames, tm.DefaultsVar, "type "+tm.OptionsType)
+	}
+	v.ModeExportLines = tsImport("export", append(modeNames, "type RuntimeModeOptions"), "./modes.js")
+	testNames = append([]string{"AuthClientConfig", "ConfigError"}, testNames...)
+	testNames = append(testNames, "type AuthClientConfigInit", "type AuthClientSettings", "type ConfigKey")
+	v.TestConfigImportLines = tsImport("import", testNames, m.TS.Package)
+	v.ReadmeImportLines = tsImport("import", []string{"AuthClientConfig", "runtimeModeFromEnv"}, m.TS.Package)
+
+	v.RefreshBufferSeconds = "300"
+	if f := m.Field("refresh_buffer_seconds"); f != nil && f.HasDefault {
+		v.RefreshBufferSeconds = f.TS.Default
+	}
+	v.Readme = newTSReadme(m, v)
+	v.Test = newTSTest(m, v)
+	return v
+}
+
+func tsContainsEnum(list []*TSEnum, e *TSEnum) bool {
+	for _, x := range list {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+func tsDeps(deps [][2]string) []TSDep {
+	out := make([]TSDep, len(deps))
+	for i, d := range deps {
+		out[i] = TSDep{Name: tsJSON(d[0]), Version: tsJSON(d[1])}
+		if i < len(deps)-1 {
+			out[i].Comma = ","
+		}
+	}
+	return out
+}
+
+func newTSEnum(e *Enum) *TSEnum {
+	te := &TSEnum{
+		Name:      e.Name.Pascal,
+		Doc:       tsBlock(0, tsDoc(0, e.Doc)),
+		ValuesVar: e.Name.Camel + "Values",
+		Guard:     "is" + e.Name.Pascal,
+	}
+	te.GuardLines = tsSignature(0, "export function "+te.Guard, []string{"value: unknown"}, ": value is "+te.Name+" {")
+	for _, ev := range e.Values {
+		te.Members = append(te.Members, &TSEnumMember{Name: ev.Names.Pascal, Value: quote(ev.Value), Doc: tsBlock(2, tsDoc(2, ev.Doc))})
+	}
+	return te
+}
+
+func tsEnumMember(ev *EnumValue) string { return ev.Enum.Name.Pascal + "." + ev.Names.Pascal }
+
+// newTSField describes a config field (yamlRoot set) or a mode option
+// (yamlRoot empty: no environment variable, YAML key or parser).
+func newTSField(f *Field, yamlRoot string, enums map[*Enum]*TSEnum) *TSField {
+	config := yamlRoot != ""
+	tf := &TSField{
+		F:       f,
+		Key:     f.Name.Camel,
+		Name:    f.Name.Snake,
+		Type:    f.TS.Type,
+		Default: f.TS.Default,
+	}
+	tf.ClassLines = tsRender(tsRaw(f.TS.Default), 2, tf.Key+": "+tf.Type+" = ", ";")
+
+	var meta []string
+	if f.Required {
+		meta = append(meta, "Required.")
+	}
+	if f.Secret {
+		meta = append(meta, "Secret: redacted from every string form.")
+	}
+	if f.HasDefault {
+		meta = append(meta, "Default: `"+tsDocValue(f)+"`"+tsUnitWords(f.Unit)+".")
+	} else if f.Unit != "" {
+		meta = append(meta, "In"+tsUnitWords(f.Unit)+".")
+	}
+	if f.Min != nil {
+		meta = append(meta, "Minimum: "+tsNumber(*f.Min)+".")
+	}
+	if f.Max != nil {
+		meta = append(meta, "Maximum: "+tsNumber(*f.Max)+".")
+	}
+	if f.Env != "" {
+		meta = append(meta, "Environment: `"+f.Env+"`.")
+	}
+	if config {
+		meta = append(meta, "YAML: `"+yamlRoot+"."+f.YAMLKey+"`.")
+	}
+	tf.Doc = tsDoc(2, f.Doc)
+	if len(meta) > 0 {
+		tf.Doc = append(tf.Doc, " *")
+		tf.Doc = append(tf.Doc, tsDoc(2, strings.Join(meta, " "))...)
+	}
+	tf.Doc = tsBlock(2, tf.Doc)
+
+	spec := tsObj{
+		{"key", tsRaw(quote(tf.Key))},
+		{"name", tsRaw(quote(f.Name.Snake))},
+	}
+	if f.Env != "" {
+		spec = append(spec, tsKV{"env", tsRaw(quote(f.Env))})
+	}
+	if config {
+		spec = append(spec, tsKV{"yamlKey", tsRaw(quote(f.YAMLKey))})
+	}
+	spec = append(spec, tsKV{"kind", tsRaw(quote(f.Kind))})
+	if f.Secret {
+		spec = append(spec, tsKV{"secret", tsRaw("true")})
+	}
+	if f.Required {
+		spec = append(spec, tsKV{"required", tsRaw("true")})
+	}
+	if f.Min != nil {
+		spec = append(spec, tsKV{"min", tsRaw(tsNumber(*f.Min))})
+	}
+	if f.Max != nil {
+		spec = append(spec, tsKV{"max", tsRaw(tsNumber(*f.Max))})
+	}
+	if f.Enum != nil && enums[f.Enum] != nil {
+		spec = append(spec, tsKV{"allowed", tsRaw(enums[f.Enum].ValuesVar)})
+	}
+	if config {
+		spec = append(spec, tsKV{"parse", tsRaw(f.TS.Parse)})
+	}
+	tf.spec = spec
+	return tf
+}
+
+// tsDocValue is a field's default as documentation shows it.
+func tsDocValue(f *Field) string {
+	switch f.Kind {
+	case "bool", "int", "duration", "float":
+		return f.TS.Default
+	case "list":
+		return strings.Join(defaultList(f), " ")
+	case "enum":
+		if v := defaultEnum(f); v != nil {
+			return v.Value
+		}
+	}
+	return defaultString(f)
+}
+
+func tsUnitWords(unit string) string {
+	switch unit {
+	case "ms":
+		return " milliseconds"
+	case "s":
+		return " seconds"
+	}
+	return ""
+}
+
+func newTSMode(md *Mode) *TSMode {
+	tm := &TSMode{
+		Member:      md.ID.Pascal,
+		Value:       quote(md.ID.Snake),
+		Raw:         md.ID.Snake,
+		Doc:         tsBlock(2, tsDoc(2, md.Doc)),
+		OptionsType: md.ID.Pascal + "ModeOptions",
+		DefaultsVar: "default" + md.ID.Pascal + "ModeOptions",
+	}
+	tm.OptionsDoc = tsBlock(0, tsDoc(0, "Options of the "+md.ID.Snake+" runtime mode: "+tsLowerFirst(md.Doc)))
+	for _, o := range md.Options {
+		tm.Options = append(tm.Options, newTSField(o, "", nil))
+	}
+	return tm
+}
+
+// tsLowerFirst lower-cases the first letter of a sentence so that it can
+// follow a colon.
+func tsLowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+func newTSOperation(op *Operation) *TSOperation {
+	to := &TSOperation{Doc: tsDoc(2, op.Doc)}
+	var params []string
+	if len(op.Args) > 0 {
+		to.Doc = append(to.Doc, " *")
+	}
+	for _, a := range op.Args {
+		p := a.Name.Camel
+		if a.Optional {
+			p += "?"
+		}
+		params = append(params, p+": "+a.TS.Type)
+		to.Doc = append(to.Doc, tsDoc(2, "@param "+a.Name.Camel+" - "+a.Doc)...)
+	}
+	to.Doc = tsBlock(2, to.Doc)
+	to.Decl = strings.Join(tsSignature(2, op.TS.Name, params, ": "+op.TS.AsyncResult+";"), "\n")
+	return to
+}
+
+// ---- layout ----
+
+// tsDoc lays text out as the body lines of a /** */ comment (" * ..."),
+// wrapped to the line width at the given indent; the template indents.
+func tsDoc(indent int, text string) []string {
+	text = strings.ReplaceAll(text, "*/", "*\\/")
+	width := tsWidth - indent - 3
+	var lines []string
+	var cur string
+	for _, w := range strings.Fields(text) {
+		if cur != "" && len(cur)+1+len(w) > width {
+			lines = append(lines, " * "+cur)
+			cur = w
+			continue
+		}
+		if cur != "" {
+			cur += " "
+		}
+		cur += w
+	}
+	if cur != "" || len(lines) == 0 {
+		lines = append(lines, strings.TrimRight(" * "+cur, " "))
+	}
+	return lines
+}
+
+// tsBlock makes doc comment body lines a /** */ comment: on one line when
+// the body is one line and fits.
+func tsBlock(indent int, body []string) []string {
+	if len(body) == 1 {
+		one := "/** " + strings.TrimPrefix(body[0], " * ") + " */"
+		if indent+len(one) <= tsWidth {
+			return []string{one}
+		}
+	}
+	return append(append([]string{"/**"}, body...), " */")
+}
+
+// tsSignature lays out a function or method head: on one line when it
+// fits, else one parameter a line with a trailing comma.
+func tsSignature(indent int, head string, params []string, tail string) []string {
+	pad := strings.Repeat(" ", indent)
+	one := pad + head + "(" + strings.Join(params, ", ") + ")" + tail
+	if len(one) <= tsWidth || len(params) == 0 {
+		return []string{one}
+	}
+	lines := []string{pad + head + "("}
+	for _, p := range params {
+		lines = append(lines, pad+"  "+p+",")
+	}
+	return append(lines, pad+")"+tail)
+}
+
+// tsImport lays out an import or export statement: on one line when it
+// fits, else one name a line.
+func tsImport(kw string, names []string, from string) []string {
+	one := kw + " { " + strings.Join(names, ", ") + " } from " + quote(from) + ";"
+	if len(one) <= tsWidth {
+		return []string{one}
+	}
+	lines := []string{kw + " {"}
+	for _, n := range names {
+		lines = append(lines, "  "+n+",")
+	}
+	return append(lines, "} from "+quote(from)+";")
+}
+
+// tsLit is a TypeScript literal to lay out: tsRaw, tsObj, tsArr or tsCallLit.
+type tsLit interface{}
+
+// tsRaw is an expression printed as is.
+type tsRaw string
+
+// tsObj is an object literal, always laid out one property a line (which
+// prettier keeps).
+type tsObj []tsKV
+
+// tsKV is a property of a tsObj.
+type tsKV struct {
+	Key string
+	Val tsLit
+}
+
+// tsArr is an array literal: on one line when it holds only expressions
+// and fits, else one item a line.
+type tsArr []tsLit
+
+// tsCallLit is a call with one literal argument, hugged: f([ ... ]).
+type tsCallLit struct {
+	Fn  string
+	Arg tsLit
+}
+
+func tsCall(fn string, arg tsLit) tsCallLit { return tsCallLit{fn, arg} }
+
+// tsRender lays out v at indent, after prefix and before suffix on its
+// first and last lines.
+func tsRender(v tsLit, indent int, prefix, suffix string) []string {
+	pad := strings.Repeat(" ", indent)
+	switch v := v.(type) {
+	case tsRaw:
+		line := pad + prefix + string(v) + suffix
+		if len(line) > tsWidth && strings.HasSuffix(prefix, ": ") && strings.HasPrefix(string(v), `"`) {
+			return []string{pad + strings.TrimSuffix(prefix, " "), pad + "  " + string(v) + suffix}
+		}
+		if len(line) > tsWidth && strings.HasSuffix(prefix, " = ") && !strings.HasPrefix(prefix, "const ") {
+			return []string{pad + strings.TrimSuffix(prefix, " "), pad + "  " + string(v) + suffix}
+		}
+		return []string{line}
+	case tsObj:
+		if len(v) == 0 {
+			return []string{pad + prefix + "{}" + suffix}
+		}
+		lines := []string{pad + prefix + "{"}
+		for _, kv := range v {
+			lines = append(lines, tsRender(kv.Val, indent+2, kv.Key+": ", ",")...)
+		}
+		return append(lines, pad+"}"+suffix)
+	case tsArr:
+		if len(v) == 0 {
+			return []string{pad + prefix + "[]" + suffix}
+		}
+		flat := true
+		items := make([]string, len(v))
+		for i, item := range v {
+			raw, ok := item.(tsRaw)
+			flat = flat && ok
+			items[i] = string(raw)
+		}
+		if one := pad + prefix + "[" + strings.Join(items, ", ") + "]" + suffix; flat && len(one) <= tsWidth {
+			return []string{one}
+		}
+		lines := []string{pad + prefix + "["}
+		for _, item := range v {
+			lines = append(lines, tsRender(item, indent+2, "", ",")...)
+		}
+		return append(lines, pad+"]"+suffix)
+	case tsCallLit:
+		return tsRender(v.Arg, indent, prefix+v.Fn+"(", ")"+suffix)
+	}
+	panic("tsRender: unknown literal")
+}
+
+// tsNumber spells a number the way TypeScript and prettier do.
+func tsNumber(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// tsJSON spells s as a JSON string, without escaping <, > and &.
+func tsJSON(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// ---- README ----
+
+func newTSReadme(m *Model, v *TSView) *TSReadme {
+	r := &TSReadme{YAML: []string{m.YAMLRoot + ":"}}
+	rows := [][]string{{"Field", "YAML key", "Type", "Default", "Environment", "Description"}}
+	for _, f := range m.Fields {
+		switch {
+		case f.Required:
+			r.YAML = append(r.YAML, "  "+f.YAMLKey+": "+tsSample(f).yamlA)
+		case f.HasDefault:
+			r.YAML = append(r.YAML, "  "+f.YAMLKey+": "+tsYAMLDefault(f))
+		}
+		kind := f.Kind
+		if f.Unit != "" {
+			kind += " (" + f.Unit + ")"
+		}
+		if f.Enum != nil {
+			kind = f.Enum.Name.Pascal
+		}
+		def := ""
+		if f.HasDefault {
+			def = tsCode(tsDocValue(f))
+		}
+		rows = append(rows, []string{tsCode(f.Name.Camel), tsCode(f.YAMLKey), kind, def, tsCode(f.Env), f.Doc})
+	}
+	r.Fields = tsMDTable(rows)
+	for _, e := range m.Enums {
+		var vals []string
+		for _, ev := range e.Values {
+			vals = append(vals, tsCode(ev.Value))
+		}
+		r.Enums = append(r.Enums, "- `"+e.Name.Pascal+"`: "+strings.Join(vals, ", ")+".")
+	}
+	rows = [][]string{{"Mode", "Description", "Options (default)"}}
+	for _, md := range m.Modes {
+		var opts []string
+		for _, o := range md.Options {
+			opts = append(opts, tsCode(o.Name.Camel)+" ("+tsCode(tsDocValue(o))+")")
+		}
+		if len(opts) == 0 {
+			opts = []string{"none"}
+		}
+		rows = append(rows, []string{tsCode(md.ID.Snake), md.Doc, strings.Join(opts, ", ")})
+	}
+	r.Modes = tsMDTable(rows)
+	rows = [][]string{{"Code", "Retryable", "Defined by", "Description"}}
+	for _, e := range m.Errors {
+		retry := "no"
+		if e.Retryable {
+			retry = "yes"
+		}
+		rows = append(rows, []string{tsCode(e.Code), retry, e.RFC, e.Doc})
+	}
+	r.Errors = tsMDTable(rows)
+	rows = [][]string{{"Method", "Returns", "Description"}}
+	for _, op := range m.Operations {
+		var names []string
+		for _, a := range op.Args {
+			n := a.Name.Camel
+			if a.Optional {
+				n += "?"
+			}
+			names = append(names, n)
+		}
+		rows = append(rows, []string{tsCode(op.TS.Name + "(" + strings.Join(names, ", ") + ")"), tsCode(op.TS.AsyncResult), op.Doc})
+	}
+	r.Operations = tsMDTable(rows)
+	return r
+}
+
+func tsCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + s + "`"
+}
+
+// tsMDTable lays out a Markdown table with padded columns, as prettier does.
+func tsMDTable(rows [][]string) []string {
+	widths := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, cell := range row {
+			row[i] = strings.ReplaceAll(cell, "|", `\|`)
+			if len(row[i]) > widths[i] {
+				widths[i] = len(row[i])
+			}
+		}
+	}
+	line := func(cells []string) string {
+		parts := make([]string, len(cells))
+		for i, c := range cells {
+			parts[i] = c + strings.Repeat(" ", widths[i]-len(c))
+		}
+		return "| " + strings.Join(parts, " | ") + " |"
+	}
+	out := []string{line(rows[0])}
+	sep := make([]string, len(widths))
+	for i, w := range widths {
+		sep[i] = strings.Repeat("-", w)
+	}
+	out = append(out, line(sep))
+	for _, row := range rows[1:] {
+		out = append(out, line(row))
+	}
+	return out
+}
+
+func tsYAMLDefault(f *Field) string {
+	switch f.Kind {
+	case "bool", "int", "duration", "float":
+		return f.TS.Default
+	case "list":
+		return "[" + strings.Join(defaultList(f), ", ") + "]"
+	case "enum":
+		return defaultEnum(f).Value
+	}
+	return quote(defaultString(f))
+}
+
+// ---- test data ----
+
+// tsSampleValues are two valid values of a field, A differing from the
+// default and B from A when the field admits two, in each spelling.
+type tsSampleValues struct {
+	envA, envB   string // environment text
+	yamlA, yamlB string // YAML plain scalars or flow sequences
+	tsA, tsB     string // TS literals
+	distinct     bool
+}
+
+func tsSample(f *Field) tsSampleValues {
+	var s tsSampleValues
+	s.distinct = true
+	plain := func(a, b string) {
+		s.envA, s.envB, s.yamlA, s.yamlB, s.tsA, s.tsB = a, b, a, b, quote(a), quote(b)
+	}
+	kebab := f.Name.Kebab
+	switch f.Kind {
+	case "bool":
+		a := !defaultBool(f)
+		s.envA = map[bool]string{true: "YES", false: "No"}[a]
+		s.envB = map[bool]string{true: "1", false: "0"}[!a]
+		s.yamlA, s.yamlB = strconvBool(a), strconvBool(!a)
+		s.tsA, s.tsB = s.yamlA, s.yamlB
+	case "int", "duration":
+		d := float64(defaultInt(f))
+		a, b := tsPickNumbers(f, d, []float64{d + 7, d + 1, d - 1, d - 7})
+		s.distinct = a != b
+		s.envA, s.envB = tsNumber(a), tsNumber(b)
+		s.yamlA, s.yamlB, s.tsA, s.tsB = s.envA, s.envB, s.envA, s.envB
+	case "float":
+		d := defaultFloat(f)
+		a, b := tsPickNumbers(f, d, []float64{d + 0.25, d - 0.25, d + 0.5, d - 0.5})
+		s.distinct = a != b
+		s.envA, s.envB = tsNumber(a), tsNumber(b)
+		s.yamlA, s.yamlB, s.tsA, s.tsB = s.envA, s.envB, s.envA, s.envB
+	case "list":
+		s.envA, s.envB = "alpha, beta gamma", "delta"
+		s.yamlA, s.yamlB = "[alpha, beta, gamma]", "[delta]"
+		s.tsA, s.tsB = `["alpha", "beta", "gamma"]`, `["delta"]`
+	case "enum":
+		def := defaultEnum(f)
+		a, b := def, def
+		for i := len(f.Enum.Values) - 1; i >= 0; i-- {
+			if f.Enum.Values[i] != def {
+				a = f.Enum.Values[i]
+				break
+			}
+		}
+		s.distinct = a != b
+		s.envA, s.envB, s.yamlA, s.yamlB = a.Value, b.Value, a.Value, b.Value
+		s.tsA, s.tsB = tsEnumMember(a), tsEnumMember(b)
+	case "url":
+		plain("https://a.example.test/"+kebab, "https://b.example.test/"+kebab)
+	case "path":
+		plain("/etc/coyote/a/"+kebab+".pem", "/etc/coyote/b/"+kebab+".pem")
+	case "secret":
+		plain("s3cr3t-a-"+kebab+"-Zq9", "s3cr3t-b-"+kebab+"-Xw4")
+	default:
+		plain("a-"+kebab, "b-"+kebab)
+	}
+	return s
+}
+
+// tsPickNumbers returns the first candidate within the field's bounds that
+// differs from the default, and a second value within bounds that differs
+// from the first (the default when it does).
+func tsPickNumbers(f *Field, def float64, cands []float64) (float64, float64) {
+	in := func(x float64) bool {
+		return (f.Min == nil || x >= *f.Min) && (f.Max == nil || x <= *f.Max)
+	}
+	if f.Min != nil {
+		cands = append(cands, *f.Min)
+	}
+	if f.Max != nil {
+		cands = append(cands, *f.Max)
+	}
+	a := def
+	for _, c := range cands {
+		if in(c) && c != def {
+			a = c
+			break
+		}
+	}
+	b := def
+	if b == a {
+		for _, c := range cands {
+			if in(c) && c != a {
+				b = c
+				break
+			}
+		}
+	}
+	return a, b
+}
+
+// tsBounds are values just beyond a numeric field's minimum and maximum.
+func tsBounds(f *Field) []string {
+	step := 1.0
+	if f.Kind == "float" {
+		step = 0.5
+	}
+	var out []string
+	if f.Min != nil {
+		out = append(out, tsNumber(*f.Min-step))
+	}
+	if f.Max != nil {
+		out = append(out, tsNumber(*f.Max+step))
+	}
+	return out
+}
+
+func tsStrings(items []string) tsArr {
+	out := make(tsArr, len(items))
+	for i, s := range items {
+		out[i] = tsRaw(quote(s))
+	}
+	return out
+}
+
+func newTSTest(m *Model, v *TSView) *TSTest {
+	t := &TSTest{}
+	samples := map[*Field]tsSampleValues{}
+	var defaults, required, secrets tsObj
+	var requiredNames []string
+	var spellA, spellB, bounds tsArr
+	for _, f := range m.Fields {
+		s := tsSample(f)
+		samples[f] = s
+		defaults = append(defaults, tsKV{f.Name.Camel, tsRaw(f.TS.Default)})
+		if f.Env != "" {
+			spellA = append(spellA, tsObj{
+				{"key", tsRaw(quote(f.Name.Camel))},
+				{"env", tsRaw(quote(f.Env))},
+				{"text", tsRaw(quote(s.envA))},
+				{"want", tsRaw(s.tsA)},
+			})
+			spellB = append(spellB, tsObj{
+				{"key", tsRaw(quote(f.Name.Camel))},
+				{"env", tsRaw(quote(f.Env))},
+				{"text", tsRaw(quote(s.envB))},
+				{"want", tsRaw(s.tsB)},
+			})
+		}
+		if f.Required {
+			required = append(required, tsKV{f.Name.Camel, tsRaw(s.tsA)})
+			requiredNames = append(requiredNames, f.Name.Snake)
+		}
+		if f.Secret {
+			secrets = append(secrets, tsKV{f.Name.Camel, tsRaw(s.tsA)})
+			if t.SecretYAML == nil {
+				t.SecretYAML = []string{m.YAMLRoot + ":", "  " + f.YAMLKey + ": [" + s.yamlA + "]"}
+				t.SecretValue = quote(s.envA)
+			}
+		}
+		for _, b := range tsBounds(f) {
+			bounds = append(bounds, tsObj{
+				{"key", tsRaw(quote(f.Name.Camel))},
+				{"field", tsRaw(quote(f.Name.Snake))},
+				{"value", tsRaw(b)},
+			})
+		}
+		if f.Kind == "url" && t.URLLines == nil {
+			t.URLLines = tsRender(tsObj{
+				{"key", tsRaw(quote(f.Name.Camel))},
+				{"field", tsRaw(quote(f.Name.Snake))},
+			}, 0, "const urlCase: BoundCase = ", ";")
+		}
+	}
+	t.DefaultsLines = tsRender(defaults, 0, "const defaults: AuthClientSettings = ", ";")
+	t.SpellingALines = tsRender(spellA, 0, "const spellingA: EnvCase[] = ", ";")
+	t.SpellingBLines = tsRender(spellB, 0, "const spellingB: EnvCase[] = ", ";")
+	t.RequiredLines = tsRender(required, 0, "const required: AuthClientConfigInit = ", ";")
+	t.RequiredNamesLines = tsRender(tsStrings(requiredNames), 0, "const requiredFields: string[] = ", ";")
+	t.BoundsLines = tsRender(bounds, 0, "const outOfBounds: BoundCase[] = ", ";")
+	if secrets != nil {
+		t.SecretLines = tsRender(secrets, 0, "const secrets: AuthClientConfigInit = ", ";")
+	}
+
+	// Bad environment values: the first field of each parsed kind.
+	var bad tsArr
+	seen := map[string]bool{}
+	for _, f := range m.Fields {
+		kind := f.Kind
+		if kind == "duration" {
+			kind = "int"
+		}
+		var text string
+		var parts []string
+		switch kind {
+		case "bool":
+			text, parts = "maybe", []string{"true", "false", "1", "0", "yes", "no"}
+		case "int":
+			text, parts = "12abc", []string{"integer"}
+		case "float":
+			text, parts = "1.5x", []string{"number"}
+		case "enum":
+			text = "bogus_value"
+			for _, ev := range f.Enum.Values {
+				parts = append(parts, ev.Value)
+			}
+		default:
+			continue
+		}
+		if f.Env == "" || seen[kind] {
+			continue
+		}
+		seen[kind] = true
+		bad = append(bad, tsObj{
+			{"env", tsRaw(quote(f.Env))},
+			{"text", tsRaw(quote(text))},
+			{"parts", tsStrings(append([]string{f.Env, text}, parts...))},
+		})
+	}
+	t.BadEnvLines = tsRender(bad, 0, "const badEnv: BadEnvCase[] = ", ";")
+
+	// Precedence: the first three non-secret fields with an environment
+	// variable and two distinct samples; P1 in the file, P2 in the file
+	// and the environment, P3 in the file, the environment and code.
+	var p []*Field
+	for _, f := range m.Fields {
+		if f.Env != "" && !f.Secret && samples[f].distinct && len(p) < 3 {
+			p = append(p, f)
+		}
+	}
+	if len(p) == 3 {
+		t.HasPrecedence = true
+		s1, s2, s3 := samples[p[0]], samples[p[1]], samples[p[2]]
+		yaml := []string{
+			m.YAMLRoot + ":",
+			"  " + p[0].YAMLKey + ": " + s1.yamlA,
+			"  " + p[1].YAMLKey + ": " + s2.yamlB,
+			"  " + p[2].YAMLKey + ": " + s3.yamlA,
+		}
+		var lines []string
+		lines = append(lines, "const precedenceYAML = `"+strings.Join(yaml, "\n")+"\n`;", "")
+		lines = append(lines, tsRender(tsObj{
+			{p[0].Name.Camel, tsRaw(s1.tsA)},
+			{p[1].Name.Camel, tsRaw(s2.tsB)},
+			{p[2].Name.Camel, tsRaw(s3.tsA)},
+		}, 0, "const fromFile: AuthClientConfigInit = ", ";")...)
+		lines = append(lines, "")
+		lines = append(lines, tsRender(tsObj{
+			{p[1].Env, tsRaw(quote(s2.envA))},
+			{p[2].Env, tsRaw(quote(s3.envB))},
+		}, 0, "const precedenceEnv: Record<string, string> = ", ";")...)
+		lines = append(lines, "")
+		lines = append(lines, tsRender(tsObj{
+			{p[2].Name.Camel, tsRaw(s3.tsA)},
+		}, 0, "const precedenceCode: AuthClientConfigInit = ", ";")...)
+		lines = append(lines, "")
+		lines = append(lines, tsRender(tsObj{
+			{p[0].Name.Camel, tsRaw(s1.tsA)},
+			{p[1].Name.Camel, tsRaw(s2.tsA)},
+			{p[2].Name.Camel, tsRaw(s3.tsA)},
+		}, 0, "const precedenceWant: AuthClientConfigInit = ", ";")...)
+		t.PrecedenceLines = lines
+		t.UnknownKeyYAML = []string{
+			m.YAMLRoot + ":",
+			"  " + p[0].YAMLKey + ": " + s1.yamlA,
+			"  bogus_key: 1",
+			"  another_unknown: two",
+		}
+	}
+
+	// A complete configuration: the required fields, and what the default
+	// flow and the default value of each enum field need.
+	complete := append(tsObj{}, required...)
+	have := map[*Field]bool{}
+	for _, f := range m.Fields {
+		have[f] = f.Required
+	}
+	need := func(obj tsObj, f *Field, have map[*Field]bool) tsObj {
+		if f == nil || have[f] {
+			return obj
+		}
+		have[f] = true
+		return append(obj, tsKV{f.Name.Camel, tsRaw(samples[f].tsA)})
+	}
+	var authMode *Field
+	for _, f := range m.Fields {
+		if f.Enum != nil && f.Enum == m.AuthModeEnum && authMode == nil {
+			authMode = f
+		}
+	}
+	for _, f := range m.Fields {
+		if f.Enum != nil && f.HasDefault {
+			for _, r := range defaultEnum(f).Requires {
+				complete = need(complete, r, have)
+			}
+		}
+	}
+	if authMode != nil {
+		for _, fl := range m.Flows {
+			if fl.AuthMode != nil && fl.AuthMode == defaultEnum(authMode) {
+				for _, r := range fl.Requires {
+					complete = need(complete, r, have)
+				}
+			}
+		}
+	}
+	t.CompleteLines = tsRender(complete, 0, "const complete: AuthClientConfigInit = ", ";")
+
+	// Flows: what each needs beyond the required fields, and values that
+	// make its configuration valid with its first client auth method.
+	var flows tsArr
+	if v.AuthModeKey != "" {
+		for _, fl := range m.Flows {
+			if fl.AuthMode == nil {
+				continue
+			}
+			var missing []string
+			values := tsObj{{authMode.Name.Camel, tsRaw(tsEnumMember(fl.AuthMode))}}
+			have := map[*Field]bool{}
+			for _, f := range m.Fields {
+				have[f] = f.Required
+			}
+			have[authMode] = true
+			for _, r := range fl.Requires {
+				if r != nil && !r.Required {
+					missing = append(missing, r.Name.Snake)
+				}
+			}
+			for _, r := range fl.Requires {
+				values = need(values, r, have)
+			}
+			if v.ClientAuthMethodKey != "" && len(fl.ClientAuthMethods) > 0 {
+				method := fl.ClientAuthMethods[0]
+				values = append(values, tsKV{strings.Trim(v.ClientAuthMethodKey, `"`), tsRaw(tsEnumMember(method))})
+				for _, r := range method.Requires {
+					values = need(values, r, have)
+				}
+			}
+			flows = append(flows, tsObj{
+				{"flow", tsRaw(quote(fl.ID.Snake))},
+				{"bare", tsObj{{authMode.Name.Camel, tsRaw(tsEnumMember(fl.AuthMode))}}},
+				{"missing", tsStrings(missing)},
+				{"values", values},
+			})
+		}
+	}
+	t.FlowLines = tsRender(flows, 0, "const flowCases: FlowCase[] = ", ";")
+
+	// Runtime modes.
+	var modeValues, spellings, modeBounds tsArr
+	modeDefaults := tsObj{}
+	for _, tm := range v.Modes {
+		modeValues = append(modeValues, tsRaw(tm.Value))
+		spellings = append(spellings, tsObj{
+			{"text", tsRaw(quote(strings.ToUpper(tm.Raw[:1]) + tm.Raw[1:]))},
+			{"mode", tsRaw("RuntimeMode." + tm.Member)},
+		})
+		var opts tsObj
+		for _, o := range tm.Options {
+			opts = append(opts, tsKV{o.Key, tsRaw(o.Default)})
+			s := tsSample(o.F)
+			if t.ModeOverrideLines == nil && s.distinct {
+				t.ModeOverrideLines = tsRender(tsObj{
+					{"mode", tsRaw("RuntimeMode." + tm.Member)},
+					{"key", tsRaw(quote(o.Key))},
+					{"value", tsRaw(s.tsA)},
+				}, 0, "const override: OptionCase = ", ";")
+			}
+			for _, b := range tsBounds(o.F) {
+				modeBounds = append(modeBounds, tsObj{
+					{"mode", tsRaw("RuntimeMode." + tm.Member)},
+					{"key", tsRaw(quote(o.Key))},
+					{"field", tsRaw(quote(o.Name))},
+					{"value", tsRaw(b)},
+				})
+			}
+		}
+		modeDefaults = append(modeDefaults, tsKV{tm.Raw, opts})
+	}
+	t.ModeValuesLines = tsRender(modeValues, 4, "assert.deepEqual(runtimeModeValues, ", ");")
+	t.ModeSpellingLines = tsRender(spellings, 0, "const spellings: ModeSpelling[] = ", ";")
+	t.ModeDefaultsLines = tsRender(modeDefaults, 0, "const expectedDefaults: RuntimeModeOptions = ", ";")
+	t.ModeBoundsLines = tsRender(modeBounds, 0, "const outOfBounds: OptionCase[] = ", ";")
+	t.BadMode = quote("bogus_mode")
+
+	// Error codes.
+	var codes tsArr
+	for _, e := range v.Errors {
+		codes = append(codes, tsArr{tsRaw("ErrorCode." + e.Member), tsRaw(strconvBool(e.Retryable))})
+	}
+	t.ErrorLines = tsRender(codes, 0, "const expected: [ErrorCode, boolean][] = ", ";")
+	for _, e := range m.Errors {
+		if !e.Retryable {
+			t.NonRetryable = quote(e.Code)
+			break
+		}
+	}
+	return t
 }

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the generated Python package in out/python and runs its smoke
+# tests with pytest. Needs python3 (3.9 or later) with venv and pip; the
+# pinned dependencies (PyYAML, pytest, hatchling) come from PyPI into a
+# virtual environment in out/python/.venv, reinstalled only when
+# pyproject.toml changes. The wheel and sdist go to out/python/build/dist.
+# Both folders are ignored by git.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+pkg="$root/out/python"
+venv="$pkg/.venv"
+python="$venv/bin/python"
+export PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+if [ ! -x "$python" ]; then
+  python3 -m venv "$venv"
+fi
+
+# The editable install brings the package's pinned dependencies and its
+# test extra; hatchling is the build backend pyproject.toml names.
+stamp="$venv/.coyote-installed"
+want="$(sha256sum "$pkg/pyproject.toml" | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+  "$python" -m pip install --quiet --editable "$pkg[test]" "hatchling>=1.27"
+  echo "$want" >"$stamp"
+fi
+
+# Build the wheel and sdist as a release would and check what they hold.
+rm -rf "$pkg/build/dist"
+if ! log="$(cd "$pkg" && "$venv/bin/hatchling" build --target wheel --target sdist --directory build/dist 2>&1)"; then
+  echo "$log" >&2
+  exit 1
+fi
+"$python" - "$pkg/build/dist" <<'PY'
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+dist = Path(sys.argv[1])
+(wheel,) = dist.glob("*.whl")
+(sdist,) = dist.glob("*.tar.gz")
+names = zipfile.ZipFile(wheel).namelist()
+module = names[0].split("/")[0]
+for want in ("__init__.py", "py.typed", "config.py", "client.py"):
+    assert f"{module}/{want}" in names, f"{wheel.name} lacks {module}/{want}"
+assert not any("/tests/" in n or n.startswith("tests/") for n in names), names
+members = tarfile.open(sdist).getnames()
+for want in ("pyproject.toml", "README.md", "tests", "examples"):
+    assert any(m.split("/", 1)[-1].startswith(want) for m in members), want
+print(f"built {wheel.name} and {sdist.name}")
+PY
+
+cd "$pkg"
+"$python" -m pytest -p no:cacheprovider "$@"
