@@ -306,4 +306,3 @@ func isSet(v reflect.Value) bool {
 	}
 	return false
 }
-

@@ -13,63 +13,117 @@ import (
 // code, then the environment, then the file, then the defaults. Secrets are
 // secret.Secret values, which never print.
 type Config struct {
-	// ServerURL: Base URL of the authorization server; endpoints are discovered from it (RFC 8414) unless set explicitly. (environment COYOTE_AUTH_SERVER_URL, YAML authentication.server_url)
+	// ServerURL: Base URL of the authorization server; endpoints are discovered
+	// from it (RFC 8414) unless set explicitly. (environment
+	// COYOTE_AUTH_SERVER_URL, YAML authentication.server_url)
 	ServerURL string `json:"server_url" yaml:"server_url"`
-	// ClientID: OAuth2 client identifier issued by the authorization server. (environment COYOTE_AUTH_CLIENT_ID, YAML authentication.client_id)
+	// ClientID: OAuth2 client identifier issued by the authorization server.
+	// (environment COYOTE_AUTH_CLIENT_ID, YAML authentication.client_id)
 	ClientID string `json:"client_id" yaml:"client_id"`
-	// ClientSecret: OAuth2 client secret for client_secret_basic and client_secret_post. (environment COYOTE_AUTH_CLIENT_SECRET, YAML authentication.client_secret)
+	// ClientSecret: OAuth2 client secret for client_secret_basic and
+	// client_secret_post. (environment COYOTE_AUTH_CLIENT_SECRET, YAML
+	// authentication.client_secret)
 	ClientSecret secret.Secret `json:"client_secret" yaml:"client_secret"`
-	// AuthMode: The authentication flow the client uses by default. (environment COYOTE_AUTH_MODE, YAML authentication.auth_mode) Default: "client_credentials".
+	// AuthMode: The authentication flow the client uses by default. (environment
+	// COYOTE_AUTH_MODE, YAML authentication.auth_mode) Default:
+	// "client_credentials".
 	AuthMode AuthMode `json:"auth_mode" yaml:"auth_mode"`
-	// ClientAuthMethod: How the client authenticates at the token endpoint (RFC 6749 section 2.3, RFC 7523 section 2.2, RFC 8705). (environment COYOTE_AUTH_CLIENT_AUTH_METHOD, YAML authentication.client_auth_method) Default: "client_secret_basic".
+	// ClientAuthMethod: How the client authenticates at the token endpoint (RFC
+	// 6749 section 2.3, RFC 7523 section 2.2, RFC 8705). (environment
+	// COYOTE_AUTH_CLIENT_AUTH_METHOD, YAML authentication.client_auth_method)
+	// Default: "client_secret_basic".
 	ClientAuthMethod ClientAuthMethod `json:"client_auth_method" yaml:"client_auth_method"`
-	// DefaultScopes: Scopes requested when an operation is called without scopes; space or comma separated in the environment. (environment COYOTE_AUTH_DEFAULT_SCOPES, YAML authentication.default_scopes)
+	// DefaultScopes: Scopes requested when an operation is called without scopes;
+	// space or comma separated in the environment. (environment
+	// COYOTE_AUTH_DEFAULT_SCOPES, YAML authentication.default_scopes)
 	DefaultScopes []string `json:"default_scopes" yaml:"default_scopes"`
-	// AutoRefresh: Refresh the cached token ahead of expiry. (environment COYOTE_AUTH_AUTO_REFRESH, YAML authentication.auto_refresh) Default: true.
+	// AutoRefresh: Refresh the cached token ahead of expiry. (environment
+	// COYOTE_AUTH_AUTO_REFRESH, YAML authentication.auto_refresh) Default: true.
 	AutoRefresh bool `json:"auto_refresh" yaml:"auto_refresh"`
-	// RefreshBufferSeconds: How long before expiry a token is refreshed; scaled down for short-lived tokens. (environment COYOTE_AUTH_REFRESH_BUFFER_SECONDS, YAML authentication.refresh_buffer_seconds) Default: 300. Unit: seconds.
+	// RefreshBufferSeconds: How long before expiry a token is refreshed; scaled
+	// down for short-lived tokens. (environment
+	// COYOTE_AUTH_REFRESH_BUFFER_SECONDS, YAML
+	// authentication.refresh_buffer_seconds) Default: 300. Unit: seconds.
 	RefreshBufferSeconds int `json:"refresh_buffer_seconds" yaml:"refresh_buffer_seconds"`
-	// TimeoutMS: Upper bound for one HTTP exchange with the authorization server. (environment COYOTE_AUTH_TIMEOUT_MS, YAML authentication.timeout_ms) Default: 30000. Unit: milliseconds.
+	// TimeoutMS: Upper bound for one HTTP exchange with the authorization server.
+	// (environment COYOTE_AUTH_TIMEOUT_MS, YAML authentication.timeout_ms)
+	// Default: 30000. Unit: milliseconds.
 	TimeoutMS int `json:"timeout_ms" yaml:"timeout_ms"`
-	// VerifySSL: Verify the server's TLS certificate. Turn off only against a local test server. (environment COYOTE_AUTH_VERIFY_SSL, YAML authentication.verify_ssl) Default: true.
+	// VerifySSL: Verify the server's TLS certificate. Turn off only against a
+	// local test server. (environment COYOTE_AUTH_VERIFY_SSL, YAML
+	// authentication.verify_ssl) Default: true.
 	VerifySSL bool `json:"verify_ssl" yaml:"verify_ssl"`
-	// ClientCertPath: PEM client certificate for mutual TLS (RFC 8705). (environment COYOTE_AUTH_CLIENT_CERT_PATH, YAML authentication.client_cert_path)
+	// ClientCertPath: PEM client certificate for mutual TLS (RFC 8705).
+	// (environment COYOTE_AUTH_CLIENT_CERT_PATH, YAML
+	// authentication.client_cert_path)
 	ClientCertPath string `json:"client_cert_path" yaml:"client_cert_path"`
-	// ClientKeyPath: PEM private key of the client certificate. (environment COYOTE_AUTH_CLIENT_KEY_PATH, YAML authentication.client_key_path)
+	// ClientKeyPath: PEM private key of the client certificate. (environment
+	// COYOTE_AUTH_CLIENT_KEY_PATH, YAML authentication.client_key_path)
 	ClientKeyPath string `json:"client_key_path" yaml:"client_key_path"`
-	// CACertPath: PEM bundle of the certificate authorities trusted for the authorization server. (environment COYOTE_AUTH_CA_CERT_PATH, YAML authentication.ca_cert_path)
+	// CACertPath: PEM bundle of the certificate authorities trusted for the
+	// authorization server. (environment COYOTE_AUTH_CA_CERT_PATH, YAML
+	// authentication.ca_cert_path)
 	CACertPath string `json:"ca_cert_path" yaml:"ca_cert_path"`
-	// JWTSigningKeyPath: PEM private key (RSA or EC) that signs JWT bearer grants and private_key_jwt client assertions. (environment COYOTE_AUTH_JWT_KEY_PATH, YAML authentication.jwt_signing_key_path)
+	// JWTSigningKeyPath: PEM private key (RSA or EC) that signs JWT bearer grants
+	// and private_key_jwt client assertions. (environment
+	// COYOTE_AUTH_JWT_KEY_PATH, YAML authentication.jwt_signing_key_path)
 	JWTSigningKeyPath string `json:"jwt_signing_key_path" yaml:"jwt_signing_key_path"`
-	// JWTAlgorithm: Signature algorithm for JWTs the client signs. (environment COYOTE_AUTH_JWT_ALGORITHM, YAML authentication.jwt_algorithm) Default: "RS256".
+	// JWTAlgorithm: Signature algorithm for JWTs the client signs. (environment
+	// COYOTE_AUTH_JWT_ALGORITHM, YAML authentication.jwt_algorithm) Default:
+	// "RS256".
 	JWTAlgorithm JWTAlgorithm `json:"jwt_algorithm" yaml:"jwt_algorithm"`
-	// JWTKeyID: Key identifier placed in the kid header of signed JWTs. (environment COYOTE_AUTH_JWT_KEY_ID, YAML authentication.jwt_key_id)
+	// JWTKeyID: Key identifier placed in the kid header of signed JWTs.
+	// (environment COYOTE_AUTH_JWT_KEY_ID, YAML authentication.jwt_key_id)
 	JWTKeyID string `json:"jwt_key_id" yaml:"jwt_key_id"`
-	// JWTIssuer: The iss claim of JWT bearer grants. (environment COYOTE_AUTH_JWT_ISSUER, YAML authentication.jwt_issuer)
+	// JWTIssuer: The iss claim of JWT bearer grants. (environment
+	// COYOTE_AUTH_JWT_ISSUER, YAML authentication.jwt_issuer)
 	JWTIssuer string `json:"jwt_issuer" yaml:"jwt_issuer"`
-	// JWTAudience: The aud claim of signed JWTs; defaults to the authorization server's issuer identifier. (environment COYOTE_AUTH_JWT_AUDIENCE, YAML authentication.jwt_audience)
+	// JWTAudience: The aud claim of signed JWTs; defaults to the authorization
+	// server's issuer identifier. (environment COYOTE_AUTH_JWT_AUDIENCE, YAML
+	// authentication.jwt_audience)
 	JWTAudience string `json:"jwt_audience" yaml:"jwt_audience"`
-	// JWTLifetimeSeconds: Lifetime of JWTs the client signs; at most 60 seconds. (environment COYOTE_AUTH_JWT_LIFETIME_SECONDS, YAML authentication.jwt_lifetime_seconds) Default: 60. Unit: seconds.
+	// JWTLifetimeSeconds: Lifetime of JWTs the client signs; at most 60 seconds.
+	// (environment COYOTE_AUTH_JWT_LIFETIME_SECONDS, YAML
+	// authentication.jwt_lifetime_seconds) Default: 60. Unit: seconds.
 	JWTLifetimeSeconds int `json:"jwt_lifetime_seconds" yaml:"jwt_lifetime_seconds"`
-	// RedirectURI: Redirection endpoint registered for the authorization code flow. (environment COYOTE_AUTH_REDIRECT_URI, YAML authentication.redirect_uri)
+	// RedirectURI: Redirection endpoint registered for the authorization code
+	// flow. (environment COYOTE_AUTH_REDIRECT_URI, YAML
+	// authentication.redirect_uri)
 	RedirectURI string `json:"redirect_uri" yaml:"redirect_uri"`
-	// TokenURL: Token endpoint; discovered from server_url when empty. (environment COYOTE_AUTH_TOKEN_URL, YAML authentication.token_url)
+	// TokenURL: Token endpoint; discovered from server_url when empty.
+	// (environment COYOTE_AUTH_TOKEN_URL, YAML authentication.token_url)
 	TokenURL string `json:"token_url" yaml:"token_url"`
-	// AuthorizationURL: Authorization endpoint; discovered from server_url when empty. (environment COYOTE_AUTH_AUTHORIZATION_URL, YAML authentication.authorization_url)
+	// AuthorizationURL: Authorization endpoint; discovered from server_url when
+	// empty. (environment COYOTE_AUTH_AUTHORIZATION_URL, YAML
+	// authentication.authorization_url)
 	AuthorizationURL string `json:"authorization_url" yaml:"authorization_url"`
-	// RevocationURL: Revocation endpoint (RFC 7009); discovered from server_url when empty. (environment COYOTE_AUTH_REVOCATION_URL, YAML authentication.revocation_url)
+	// RevocationURL: Revocation endpoint (RFC 7009); discovered from server_url
+	// when empty. (environment COYOTE_AUTH_REVOCATION_URL, YAML
+	// authentication.revocation_url)
 	RevocationURL string `json:"revocation_url" yaml:"revocation_url"`
-	// IntrospectionURL: Introspection endpoint (RFC 7662); discovered from server_url when empty. (environment COYOTE_AUTH_INTROSPECTION_URL, YAML authentication.introspection_url)
+	// IntrospectionURL: Introspection endpoint (RFC 7662); discovered from
+	// server_url when empty. (environment COYOTE_AUTH_INTROSPECTION_URL, YAML
+	// authentication.introspection_url)
 	IntrospectionURL string `json:"introspection_url" yaml:"introspection_url"`
-	// Discovery: Fetch the authorization server metadata (RFC 8414, OpenID Connect discovery) for endpoints not set explicitly. (environment COYOTE_AUTH_DISCOVERY, YAML authentication.discovery) Default: true.
+	// Discovery: Fetch the authorization server metadata (RFC 8414, OpenID Connect
+	// discovery) for endpoints not set explicitly. (environment
+	// COYOTE_AUTH_DISCOVERY, YAML authentication.discovery) Default: true.
 	Discovery bool `json:"discovery" yaml:"discovery"`
-	// RevokeOnClose: Revoke the cached tokens when the client is closed. (environment COYOTE_AUTH_REVOKE_ON_CLOSE, YAML authentication.revoke_on_close) Default: false.
+	// RevokeOnClose: Revoke the cached tokens when the client is closed.
+	// (environment COYOTE_AUTH_REVOKE_ON_CLOSE, YAML
+	// authentication.revoke_on_close) Default: false.
 	RevokeOnClose bool `json:"revoke_on_close" yaml:"revoke_on_close"`
-	// MaxRetries: Retries of a transient failure (network, 5xx, 429, temporarily_unavailable) before the error is returned. (environment COYOTE_AUTH_MAX_RETRIES, YAML authentication.max_retries) Default: 3.
+	// MaxRetries: Retries of a transient failure (network, 5xx, 429,
+	// temporarily_unavailable) before the error is returned. (environment
+	// COYOTE_AUTH_MAX_RETRIES, YAML authentication.max_retries) Default: 3.
 	MaxRetries int `json:"max_retries" yaml:"max_retries"`
-	// TokenStoragePath: File that persists tokens across restarts; tokens stay in memory when empty. (environment COYOTE_AUTH_TOKEN_STORAGE_PATH, YAML authentication.token_storage_path)
+	// TokenStoragePath: File that persists tokens across restarts; tokens stay in
+	// memory when empty. (environment COYOTE_AUTH_TOKEN_STORAGE_PATH, YAML
+	// authentication.token_storage_path)
 	TokenStoragePath string `json:"token_storage_path" yaml:"token_storage_path"`
-	// TokenStorageKey: Base64 AES-256 key that encrypts the token file. (environment COYOTE_AUTH_TOKEN_STORAGE_KEY, YAML authentication.token_storage_key)
+	// TokenStorageKey: Base64 AES-256 key that encrypts the token file.
+	// (environment COYOTE_AUTH_TOKEN_STORAGE_KEY, YAML
+	// authentication.token_storage_key)
 	TokenStorageKey secret.Secret `json:"token_storage_key" yaml:"token_storage_key"`
 }
 

@@ -6,15 +6,19 @@ package security
 type AuthMode string
 
 const (
-	// AuthModeClientCredentials: OAuth2 client credentials grant (RFC 6749 section 4.4).
+	// AuthModeClientCredentials: OAuth2 client credentials grant (RFC 6749 section
+	// 4.4).
 	AuthModeClientCredentials AuthMode = "client_credentials"
-	// AuthModeAuthorizationCode: OAuth2 authorization code grant for confidential clients (RFC 6749 section 4.1).
+	// AuthModeAuthorizationCode: OAuth2 authorization code grant for confidential
+	// clients (RFC 6749 section 4.1).
 	AuthModeAuthorizationCode AuthMode = "authorization_code"
-	// AuthModeAuthorizationCodePKCE: Authorization code grant with PKCE (RFC 7636).
+	// AuthModeAuthorizationCodePKCE: Authorization code grant with PKCE (RFC
+	// 7636).
 	AuthModeAuthorizationCodePKCE AuthMode = "authorization_code_pkce"
 	// AuthModeJWTBearer: JWT bearer authorization grant (RFC 7523 section 2.1).
 	AuthModeJWTBearer AuthMode = "jwt_bearer"
-	// AuthModeClientCredentialsMTLS: Client credentials with mutual-TLS client authentication (RFC 8705).
+	// AuthModeClientCredentialsMTLS: Client credentials with mutual-TLS client
+	// authentication (RFC 8705).
 	AuthModeClientCredentialsMTLS AuthMode = "client_credentials_mtls"
 )
 
@@ -43,17 +47,23 @@ func AuthModeValues() []AuthMode {
 type ClientAuthMethod string
 
 const (
-	// ClientAuthMethodClientSecretBasic: HTTP Basic authentication (RFC 6749 section 2.3.1).
+	// ClientAuthMethodClientSecretBasic: HTTP Basic authentication (RFC 6749
+	// section 2.3.1).
 	ClientAuthMethodClientSecretBasic ClientAuthMethod = "client_secret_basic"
-	// ClientAuthMethodClientSecretPost: Credentials in the request body (RFC 6749 section 2.3.1).
+	// ClientAuthMethodClientSecretPost: Credentials in the request body (RFC 6749
+	// section 2.3.1).
 	ClientAuthMethodClientSecretPost ClientAuthMethod = "client_secret_post"
-	// ClientAuthMethodPrivateKeyJWT: A signed client assertion (RFC 7523 section 2.2).
+	// ClientAuthMethodPrivateKeyJWT: A signed client assertion (RFC 7523 section
+	// 2.2).
 	ClientAuthMethodPrivateKeyJWT ClientAuthMethod = "private_key_jwt"
-	// ClientAuthMethodTLSClientAuth: PKI mutual-TLS client authentication (RFC 8705 section 2.1).
+	// ClientAuthMethodTLSClientAuth: PKI mutual-TLS client authentication (RFC
+	// 8705 section 2.1).
 	ClientAuthMethodTLSClientAuth ClientAuthMethod = "tls_client_auth"
-	// ClientAuthMethodSelfSignedTLSClientAuth: Self-signed certificate mutual-TLS client authentication (RFC 8705 section 2.2).
+	// ClientAuthMethodSelfSignedTLSClientAuth: Self-signed certificate mutual-TLS
+	// client authentication (RFC 8705 section 2.2).
 	ClientAuthMethodSelfSignedTLSClientAuth ClientAuthMethod = "self_signed_tls_client_auth"
-	// ClientAuthMethodNone: A public client that does not authenticate (authorization code with PKCE).
+	// ClientAuthMethodNone: A public client that does not authenticate
+	// (authorization code with PKCE).
 	ClientAuthMethodNone ClientAuthMethod = "none"
 )
 

@@ -12,51 +12,72 @@ import (
 type ErrorCode string
 
 const (
-	// CodeInvalidRequest: The request is missing a parameter or is otherwise malformed. (RFC 6749 section 5.2)
+	// CodeInvalidRequest: The request is missing a parameter or is otherwise
+	// malformed. (RFC 6749 section 5.2)
 	CodeInvalidRequest ErrorCode = "invalid_request"
 	// CodeInvalidClient: Client authentication failed. (RFC 6749 section 5.2)
 	CodeInvalidClient ErrorCode = "invalid_client"
-	// CodeInvalidGrant: The grant or refresh token is invalid, expired, revoked or was issued to another client. (RFC 6749 section 5.2)
+	// CodeInvalidGrant: The grant or refresh token is invalid, expired, revoked or
+	// was issued to another client. (RFC 6749 section 5.2)
 	CodeInvalidGrant ErrorCode = "invalid_grant"
-	// CodeUnauthorizedClient: The client is not authorized to use this grant type. (RFC 6749 section 5.2)
+	// CodeUnauthorizedClient: The client is not authorized to use this grant type.
+	// (RFC 6749 section 5.2)
 	CodeUnauthorizedClient ErrorCode = "unauthorized_client"
-	// CodeUnsupportedGrantType: The authorization server does not support the grant type. (RFC 6749 section 5.2)
+	// CodeUnsupportedGrantType: The authorization server does not support the
+	// grant type. (RFC 6749 section 5.2)
 	CodeUnsupportedGrantType ErrorCode = "unsupported_grant_type"
-	// CodeInvalidScope: The requested scope is invalid, unknown or exceeds what the client may have. (RFC 6749 section 5.2)
+	// CodeInvalidScope: The requested scope is invalid, unknown or exceeds what
+	// the client may have. (RFC 6749 section 5.2)
 	CodeInvalidScope ErrorCode = "invalid_scope"
-	// CodeAccessDenied: The resource owner or server denied the request. (RFC 6749 section 4.1.2.1)
+	// CodeAccessDenied: The resource owner or server denied the request. (RFC 6749
+	// section 4.1.2.1)
 	CodeAccessDenied ErrorCode = "access_denied"
-	// CodeUnsupportedResponseType: The server does not support this response type. (RFC 6749 section 4.1.2.1)
+	// CodeUnsupportedResponseType: The server does not support this response type.
+	// (RFC 6749 section 4.1.2.1)
 	CodeUnsupportedResponseType ErrorCode = "unsupported_response_type"
-	// CodeServerError: The authorization server met an unexpected condition. (RFC 6749 section 4.1.2.1)
+	// CodeServerError: The authorization server met an unexpected condition. (RFC
+	// 6749 section 4.1.2.1)
 	CodeServerError ErrorCode = "server_error"
-	// CodeTemporarilyUnavailable: The authorization server is overloaded or under maintenance. (RFC 6749 section 4.1.2.1)
+	// CodeTemporarilyUnavailable: The authorization server is overloaded or under
+	// maintenance. (RFC 6749 section 4.1.2.1)
 	CodeTemporarilyUnavailable ErrorCode = "temporarily_unavailable"
-	// CodeUnsupportedTokenType: The server does not support revoking this token type. (RFC 7009 section 2.2.1)
+	// CodeUnsupportedTokenType: The server does not support revoking this token
+	// type. (RFC 7009 section 2.2.1)
 	CodeUnsupportedTokenType ErrorCode = "unsupported_token_type"
 	// CodeInvalidDpopProof: The DPoP proof is invalid. (RFC 9449 section 5)
 	CodeInvalidDpopProof ErrorCode = "invalid_dpop_proof"
-	// CodeUseDpopNonce: The server requires a DPoP nonce; retry with the nonce it sent. (RFC 9449 section 8)
+	// CodeUseDpopNonce: The server requires a DPoP nonce; retry with the nonce it
+	// sent. (RFC 9449 section 8)
 	CodeUseDpopNonce ErrorCode = "use_dpop_nonce"
-	// CodeSlowDown: The client polls too fast; wait longer before the next request. (RFC 8628 section 3.5)
+	// CodeSlowDown: The client polls too fast; wait longer before the next
+	// request. (RFC 8628 section 3.5)
 	CodeSlowDown ErrorCode = "slow_down"
-	// CodeAuthorizationPending: The user has not completed the authorization yet. (RFC 8628 section 3.5)
+	// CodeAuthorizationPending: The user has not completed the authorization yet.
+	// (RFC 8628 section 3.5)
 	CodeAuthorizationPending ErrorCode = "authorization_pending"
-	// CodeExpiredToken: The device code or token has expired. (RFC 8628 section 3.5)
+	// CodeExpiredToken: The device code or token has expired. (RFC 8628 section
+	// 3.5)
 	CodeExpiredToken ErrorCode = "expired_token"
-	// CodeNetworkError: The authorization server could not be reached or the connection failed.
+	// CodeNetworkError: The authorization server could not be reached or the
+	// connection failed.
 	CodeNetworkError ErrorCode = "network_error"
-	// CodeTimeout: The exchange did not finish within timeout_ms or the caller's deadline.
+	// CodeTimeout: The exchange did not finish within timeout_ms or the caller's
+	// deadline.
 	CodeTimeout ErrorCode = "timeout"
-	// CodeInvalidResponse: The server's answer is not a valid OAuth2 response (malformed JSON, missing access_token, wrong token_type, oversized body).
+	// CodeInvalidResponse: The server's answer is not a valid OAuth2 response
+	// (malformed JSON, missing access_token, wrong token_type, oversized body).
 	CodeInvalidResponse ErrorCode = "invalid_response"
-	// CodeInvalidState: The state returned with the authorization response does not match the one sent.
+	// CodeInvalidState: The state returned with the authorization response does
+	// not match the one sent.
 	CodeInvalidState ErrorCode = "invalid_state"
-	// CodeInvalidIssuer: The iss parameter of the authorization response does not match the server. (RFC 9207)
+	// CodeInvalidIssuer: The iss parameter of the authorization response does not
+	// match the server. (RFC 9207)
 	CodeInvalidIssuer ErrorCode = "invalid_issuer"
-	// CodeInvalidConfiguration: The client configuration is incomplete or contradictory.
+	// CodeInvalidConfiguration: The client configuration is incomplete or
+	// contradictory.
 	CodeInvalidConfiguration ErrorCode = "invalid_configuration"
-	// CodeNotImplemented: The operation is not available in this version of the runtime.
+	// CodeNotImplemented: The operation is not available in this version of the
+	// runtime.
 	CodeNotImplemented ErrorCode = "not_implemented"
 )
 

@@ -10,15 +10,19 @@ type Mode string
 const (
 	// ModeReal: Talks to the authorization server.
 	ModeReal Mode = "real"
-	// ModeMock: No network; synthetic tokens with configurable delay and failure rate.
+	// ModeMock: No network; synthetic tokens with configurable delay and failure
+	// rate.
 	ModeMock Mode = "mock"
-	// ModeDebug: Real plus redacted tracing, performance statistics and export_debug_info.
+	// ModeDebug: Real plus redacted tracing, performance statistics and
+	// export_debug_info.
 	ModeDebug Mode = "debug"
-	// ModeRecord: Real plus a cassette of every HTTP exchange with secrets replaced by placeholders.
+	// ModeRecord: Real plus a cassette of every HTTP exchange with secrets
+	// replaced by placeholders.
 	ModeRecord Mode = "record"
 	// ModeReplay: Answers every exchange from a cassette; no network.
 	ModeReplay Mode = "replay"
-	// ModeSimulation: An in-process simulated authorization server with a virtual clock, latency, outages and error injection.
+	// ModeSimulation: An in-process simulated authorization server with a virtual
+	// clock, latency, outages and error injection.
 	ModeSimulation Mode = "simulation"
 )
 
@@ -35,17 +39,22 @@ func ModeFromEnv(lookup configload.Lookup) (Mode, error) {
 	return Mode(mode), p.Err()
 }
 
-// MockOptions are the options of mode "mock": No network; synthetic tokens with configurable delay and failure rate.
+// MockOptions are the options of mode "mock": No network; synthetic tokens
+// with configurable delay and failure rate.
 type MockOptions struct {
-	// ResponseDelayMS: Delay added to every operation. Default: 0. Unit: milliseconds.
+	// ResponseDelayMS: Delay added to every operation. Default: 0. Unit:
+	// milliseconds.
 	ResponseDelayMS int `json:"response_delay_ms" yaml:"response_delay_ms"`
-	// FailureRate: Probability that an operation fails with a typed error. Default: 0.
+	// FailureRate: Probability that an operation fails with a typed error.
+	// Default: 0.
 	FailureRate float64 `json:"failure_rate" yaml:"failure_rate"`
 	// Seed: Seed of the failure generator; 0 picks a random seed. Default: 0.
 	Seed int `json:"seed" yaml:"seed"`
-	// TokenLifetimeSeconds: Lifetime of synthetic tokens. Default: 3600. Unit: seconds.
+	// TokenLifetimeSeconds: Lifetime of synthetic tokens. Default: 3600. Unit:
+	// seconds.
 	TokenLifetimeSeconds int `json:"token_lifetime_seconds" yaml:"token_lifetime_seconds"`
-	// FailureErrorCode: OAuth error code of injected failures. Default: "temporarily_unavailable".
+	// FailureErrorCode: OAuth error code of injected failures. Default:
+	// "temporarily_unavailable".
 	FailureErrorCode string `json:"failure_error_code" yaml:"failure_error_code"`
 }
 
@@ -66,15 +75,18 @@ func (o *MockOptions) Validate() error {
 	return p.Err()
 }
 
-// DebugOptions are the options of mode "debug": Real plus redacted tracing, performance statistics and export_debug_info.
+// DebugOptions are the options of mode "debug": Real plus redacted tracing,
+// performance statistics and export_debug_info.
 type DebugOptions struct {
 	// TraceRequests: Log every request to the authorization server. Default: true.
 	TraceRequests bool `json:"trace_requests" yaml:"trace_requests"`
-	// TraceResponses: Log every response from the authorization server. Default: true.
+	// TraceResponses: Log every response from the authorization server. Default:
+	// true.
 	TraceResponses bool `json:"trace_responses" yaml:"trace_responses"`
 	// PerformanceTracking: Keep per-operation timing statistics. Default: true.
 	PerformanceTracking bool `json:"performance_tracking" yaml:"performance_tracking"`
-	// LogTokens: Show token and secret values in traces; for local debugging only. Default: false.
+	// LogTokens: Show token and secret values in traces; for local debugging only.
+	// Default: false.
 	LogTokens bool `json:"log_tokens" yaml:"log_tokens"`
 	// MaxTraces: Number of recent traces kept for export_debug_info. Default: 100.
 	MaxTraces int `json:"max_traces" yaml:"max_traces"`
@@ -97,9 +109,11 @@ func (o *DebugOptions) Validate() error {
 	return p.Err()
 }
 
-// RecordOptions are the options of mode "record": Real plus a cassette of every HTTP exchange with secrets replaced by placeholders.
+// RecordOptions are the options of mode "record": Real plus a cassette of
+// every HTTP exchange with secrets replaced by placeholders.
 type RecordOptions struct {
-	// CassettePath: File the cassette is written to. Default: "coyote-auth.cassette.json".
+	// CassettePath: File the cassette is written to. Default:
+	// "coyote-auth.cassette.json".
 	CassettePath string `json:"cassette_path" yaml:"cassette_path"`
 }
 
@@ -114,7 +128,8 @@ func (o *RecordOptions) Validate() error {
 	return p.Err()
 }
 
-// ReplayOptions are the options of mode "replay": Answers every exchange from a cassette; no network.
+// ReplayOptions are the options of mode "replay": Answers every exchange from
+// a cassette; no network.
 type ReplayOptions struct {
 	// CassettePath: Cassette to replay. Default: "coyote-auth.cassette.json".
 	CassettePath string `json:"cassette_path" yaml:"cassette_path"`
@@ -131,15 +146,20 @@ func (o *ReplayOptions) Validate() error {
 	return p.Err()
 }
 
-// SimulationOptions are the options of mode "simulation": An in-process simulated authorization server with a virtual clock, latency, outages and error injection.
+// SimulationOptions are the options of mode "simulation": An in-process
+// simulated authorization server with a virtual clock, latency, outages and
+// error injection.
 type SimulationOptions struct {
-	// TokenLifetimeSeconds: Lifetime of simulated tokens. Default: 3600. Unit: seconds.
+	// TokenLifetimeSeconds: Lifetime of simulated tokens. Default: 3600. Unit:
+	// seconds.
 	TokenLifetimeSeconds int `json:"token_lifetime_seconds" yaml:"token_lifetime_seconds"`
-	// LatencyMS: Mean simulated latency per exchange. Default: 0. Unit: milliseconds.
+	// LatencyMS: Mean simulated latency per exchange. Default: 0. Unit:
+	// milliseconds.
 	LatencyMS int `json:"latency_ms" yaml:"latency_ms"`
 	// ErrorRate: Probability of an injected 503. Default: 0.
 	ErrorRate float64 `json:"error_rate" yaml:"error_rate"`
-	// RotateRefreshTokens: Issue a new refresh token on every refresh. Default: true.
+	// RotateRefreshTokens: Issue a new refresh token on every refresh. Default:
+	// true.
 	RotateRefreshTokens bool `json:"rotate_refresh_tokens" yaml:"rotate_refresh_tokens"`
 	// Seed: Seed of the simulation's random choices. Default: 1.
 	Seed int `json:"seed" yaml:"seed"`

@@ -118,8 +118,9 @@ func genConfig(f *jen.File, m *model.Model) {
 func genConfigStruct(f *jen.File, m *model.Model) {
 	fields := make([]jen.Code, 0, len(m.Fields))
 	for _, fd := range m.Fields {
+		fields = append(fields)
+		fields = append(fields, doc(fieldDoc(fd, m.YAMLRoot))...)
 		fields = append(fields,
-			jen.Comment(fieldDoc(fd, m.YAMLRoot)),
 			jen.Id(fd.Name.Go).Add(goType(fd)).Tag(map[string]string{"yaml": fd.YAMLKey, "json": fd.YAMLKey}),
 		)
 	}

@@ -19,13 +19,14 @@ func enumValuesVar(e *model.Enum) string { return e.Name.GoLower + "Values" }
 
 func genEnum(f *jen.File, e *model.Enum) {
 	name := e.Name.Go
-	f.Comment(name + ": " + e.Doc)
+	fileDoc(f, name+": "+e.Doc)
 	f.Type().Id(name).String()
 	f.Line()
 	consts := make([]jen.Code, 0, len(e.Values))
 	values := make([]jen.Code, 0, len(e.Values))
 	for _, v := range e.Values {
-		consts = append(consts, jen.Comment(enumConst(v)+": "+v.Doc), jen.Id(enumConst(v)).Id(name).Op("=").Lit(v.Value))
+		consts = append(consts, doc(enumConst(v)+": "+v.Doc)...)
+		consts = append(consts, jen.Id(enumConst(v)).Id(name).Op("=").Lit(v.Value))
 		values = append(values, jen.Lit(v.Value))
 	}
 	f.Const().Defs(consts...)

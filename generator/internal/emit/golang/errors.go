@@ -14,11 +14,12 @@ func genErrors(f *jen.File, m *model.Model) {
 	f.Line()
 	var consts, retryable []jen.Code
 	for _, e := range m.Errors {
-		doc := errorConst(e) + ": " + e.Doc
+		text := errorConst(e) + ": " + e.Doc
 		if e.RFC != "" {
-			doc += " (" + e.RFC + ")"
+			text += " (" + e.RFC + ")"
 		}
-		consts = append(consts, jen.Comment(doc), jen.Id(errorConst(e)).Id("ErrorCode").Op("=").Lit(e.Code))
+		consts = append(consts, doc(text)...)
+		consts = append(consts, jen.Id(errorConst(e)).Id("ErrorCode").Op("=").Lit(e.Code))
 		if e.Retryable {
 			retryable = append(retryable, jen.Id(errorConst(e)))
 		}

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/coyotesense/coyotegen/generator/internal/files"
 	"github.com/coyotesense/coyotegen/generator/internal/model"
@@ -74,4 +75,41 @@ func genDoc(f *jen.File, m *model.Model) {
 	for _, fl := range m.Flows {
 		f.PackageComment(fmt.Sprintf("  - %s (%s), grant type %s", fl.Title, fl.RFC, fl.GrantType))
 	}
+}
+
+// commentWidth is where doc comments wrap, leaving room for indentation.
+const commentWidth = 76
+
+// doc wraps text into comment lines.
+func doc(text string) []jen.Code {
+	var out []jen.Code
+	for _, line := range wrap(text, commentWidth) {
+		out = append(out, jen.Comment(line))
+	}
+	return out
+}
+
+// fileDoc adds text to f as a wrapped comment.
+func fileDoc(f *jen.File, text string) {
+	for _, line := range wrap(text, commentWidth) {
+		f.Comment(line)
+	}
+}
+
+// wrap breaks text into lines of at most width bytes, at spaces.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(word) > width {
+			lines = append(lines, line)
+			line = word
+			continue
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	return append(lines, line)
 }

@@ -17,7 +17,8 @@ func genModes(f *jen.File, m *model.Model) {
 	f.Line()
 	var consts, values []jen.Code
 	for _, md := range m.Modes {
-		consts = append(consts, jen.Comment(modeConst(md)+": "+md.Doc), jen.Id(modeConst(md)).Id("Mode").Op("=").Lit(md.ID.Snake))
+		consts = append(consts, doc(modeConst(md)+": "+md.Doc)...)
+		consts = append(consts, jen.Id(modeConst(md)).Id("Mode").Op("=").Lit(md.ID.Snake))
 		values = append(values, jen.Lit(md.ID.Snake))
 	}
 	f.Const().Defs(consts...)
@@ -56,9 +57,10 @@ func genModeOptions(f *jen.File, md *model.Mode) {
 	name := optionsType(md)
 	var fields []jen.Code
 	for _, o := range md.Options {
-		fields = append(fields, jen.Comment(fieldDoc(o, "")), jen.Id(o.Name.Go).Add(goType(o)).Tag(map[string]string{"yaml": o.YAMLKey, "json": o.YAMLKey}))
+		fields = append(fields, doc(fieldDoc(o, ""))...)
+		fields = append(fields, jen.Id(o.Name.Go).Add(goType(o)).Tag(map[string]string{"yaml": o.YAMLKey, "json": o.YAMLKey}))
 	}
-	f.Comment(fmt.Sprintf("%s are the options of mode %q: %s", name, md.ID.Snake, md.Doc))
+	fileDoc(f, fmt.Sprintf("%s are the options of mode %q: %s", name, md.ID.Snake, md.Doc))
 	f.Type().Id(name).Struct(fields...)
 	f.Line()
 	f.Comment(fmt.Sprintf("Default%s returns the options of mode %q at their defaults.", name, md.ID.Snake))
