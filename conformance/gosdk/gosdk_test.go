@@ -231,13 +231,13 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 		t.Fatalf("Validate = %v", err)
 	}
 	want := []string{
-		"server_url is required (set server_url or COYOTE_AUTH_SERVER_URL)",
-		"client_id is required (set client_id or COYOTE_AUTH_CLIENT_ID)",
+		"server_url is required (set COYOTE_AUTH_SERVER_URL or authentication.server_url)",
+		"client_id is required (set COYOTE_AUTH_CLIENT_ID or authentication.client_id)",
 		`jwt_lifetime_seconds: 600 is above the maximum 60`,
 		`token_url: invalid URL "ftp://x": want an absolute http or https URL`,
-		`jwt_signing_key_path is required when auth_mode is "jwt_bearer" (set jwt_signing_key_path or COYOTE_AUTH_JWT_KEY_PATH)`,
-		`jwt_issuer is required when auth_mode is "jwt_bearer" (set jwt_issuer or COYOTE_AUTH_JWT_ISSUER)`,
-		`client_cert_path is required when client_auth_method is "tls_client_auth" (set client_cert_path or COYOTE_AUTH_CLIENT_CERT_PATH)`,
+		`jwt_signing_key_path is required when auth_mode is "jwt_bearer" (set COYOTE_AUTH_JWT_KEY_PATH or authentication.jwt_signing_key_path)`,
+		`jwt_issuer is required when auth_mode is "jwt_bearer" (set COYOTE_AUTH_JWT_ISSUER or authentication.jwt_issuer)`,
+		`client_cert_path is required when client_auth_method is "tls_client_auth" (set COYOTE_AUTH_CLIENT_CERT_PATH or authentication.client_cert_path)`,
 		`client_auth_method "tls_client_auth" is not allowed when auth_mode is "jwt_bearer": want one of "none", "client_secret_basic", "client_secret_post", "private_key_jwt"`,
 	}
 	for _, w := range want {

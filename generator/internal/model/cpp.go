@@ -1,6 +1,7 @@
 package model
 
 import (
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -196,11 +197,21 @@ type CppView struct {
 	// Modes are the runtime modes that have options.
 	Modes      []*CppMode
 	Operations []*CppOperation
-	// AuthModeField is the config field of the auth_mode enum, or nil.
-	AuthModeField *CppField
+	// AuthModeField is the config field of the auth_mode enum, or nil;
+	// ClientAuthMethodField the one of the client_auth_method enum.
+	AuthModeField         *CppField
+	ClientAuthMethodField *CppField
 	// FlowChecks are the flow requirements beyond the always-required
-	// fields, one per auth mode that has any.
-	FlowChecks []*CppFlowCheck
+	// fields, one per auth mode that has any; ValueChecks the fields that
+	// an enum field's value requires, one per value that requires any.
+	// Rules are both, in the order validate() checks them.
+	FlowChecks  []*CppRule
+	ValueChecks []*CppRule
+	Rules       []*CppRule
+	// AllowedMethods are the client authentication methods each auth mode
+	// allows, one per flow that an auth mode selects; empty without both
+	// AuthModeField and ClientAuthMethodField.
+	AllowedMethods []*CppAllowedMethods
 	// RefreshBuffer is the default buffer of AuthToken::needs_refresh, a
 	// std::chrono::seconds expression: the refresh_buffer_seconds field's
 	// default when the spec has it.
@@ -257,6 +268,9 @@ type CppField struct {
 	// C++ string literals of the environment variable, the YAML key, the
 	// field's name, ProblemName, and where a required value can be set.
 	EnvLit, KeyLit, NameLit, ProblemLit, SourcesLit string
+	// Sources is where a value can be set: "COYOTE_AUTH_SERVER_URL or
+	// authentication.server_url".
+	Sources string
 	// IsURL reports whether validation checks the value's URL syntax.
 	IsURL bool
 	// MinExpr and MaxExpr are the bounds as double literals, empty when unset.
@@ -378,19 +392,70 @@ type CppArg struct {
 	Sample string
 }
 
-// CppFlowCheck is a validation rule: when the auth mode field is Mode,
-// Fields must be set.
-type CppFlowCheck struct {
-	Mode      *CppEnumValue
-	Condition string // "auth_mode is jwt_bearer"
-	// ConditionLit is Condition as a C++ string literal, MessageLit the
-	// literal of the problem's message.
+// CppRule is a validation rule: when the enum field On has Value, Fields
+// must be set.
+type CppRule struct {
+	On    *CppField
+	Value *CppEnumValue
+	// Condition is `auth_mode is "jwt_bearer"`, ConditionLit its C++ literal.
+	Condition    string
 	ConditionLit string
-	MessageLit   string
-	Fields       []*CppField
-	// Missing are the fields a configuration that is valid under the
-	// default auth mode lacks under this one: the problems the test expects.
-	Missing []*CppField
+	Fields       []*CppNeed
+	// Test is the generated test of the rule.
+	Test *CppRuleTest
+}
+
+// CppNeed is a field a rule requires.
+type CppNeed struct {
+	*CppField
+	// Message is the problem validate() reports when the field is missing.
+	Message string
+}
+
+// CppRuleTest checks one rule: a valid configuration with the rule's value
+// and Missing cleared has exactly the problems Expect states, and, once
+// Missing are set again, those ExpectRemaining states (a client
+// authentication method the auth mode does not allow).
+type CppRuleTest struct {
+	Name    string // JwtBearerAuthModeNeedsItsFields
+	Missing []*CppNeed
+	// Expect and ExpectRemaining are EXPECT_EQ statements on
+	// problem_text(config.validate()).
+	Expect          string
+	ExpectRemaining string
+}
+
+// CppAllowedMethods are the client authentication methods auth mode Mode
+// allows, as the constant Constant of type Type.
+type CppAllowedMethods struct {
+	Mode         *CppEnumValue
+	Condition    string
+	ConditionLit string
+	Constant     string // kJwtBearerClientAuthMethods
+	Type         string // std::array<ClientAuthMethod, 4>
+	Methods      []*CppEnumValue
+}
+
+// CppAllowedCase is one auth mode and client authentication method pair of
+// the generated test; Expect is the EXPECT_EQ statement on the test's
+// allowed(mode, method), the problem text of that pair.
+type CppAllowedCase struct {
+	Mode, Method *CppEnumValue
+	Expect       string
+}
+
+// CppCaseVariant is a value of an enum field spelled in another case,
+// which loading rejects.
+type CppCaseVariant struct {
+	Field   *CppField
+	Text    string
+	TextLit string
+	// PaddedLit is the literal of the field's SampleEnv followed by a
+	// blank, which loading rejects too.
+	PaddedLit string
+	// ExpectYAML is the statement that expects YAML setting the field to
+	// Text to be an error.
+	ExpectYAML string
 }
 
 // CppTestData are the choices of the generated tests.
@@ -422,6 +487,19 @@ type CppTestData struct {
 	UnknownCode string
 	// BoundedOptions are mode options with a min or max.
 	BoundedOptions []*CppBoundedOption
+	// AllNeeded are the fields any rule requires; AllowedCases every pair
+	// of an auth mode with allowed methods and a client authentication
+	// method.
+	AllNeeded    []*CppField
+	AllowedCases []*CppAllowedCase
+	// CaseVariants are an enum value of each enum field in another case;
+	// ModeCaseVariant a mode so spelled, as a literal, or "".
+	CaseVariants    []*CppCaseVariant
+	ModeCaseVariant string
+	// URLBadSet sets the first url field to a URL that is not http or
+	// https; URLBadExpect is the EXPECT_EQ of the problem text it causes.
+	URLBadSet    string
+	URLBadExpect string
 }
 
 // CppPrecedence are the fields of the precedence test.
@@ -550,6 +628,9 @@ func newCppView(m *Model) *CppView {
 		if f.Enum != nil && f.Enum == m.AuthModeEnum && v.AuthModeField == nil {
 			v.AuthModeField = cf
 		}
+		if f.Enum != nil && f.Enum == m.ClientAuthMethodEnum && v.ClientAuthMethodField == nil {
+			v.ClientAuthMethodField = cf
+		}
 		if f.Name.Snake == "refresh_buffer_seconds" && f.Kind == "duration" && f.Unit == "s" {
 			v.RefreshBuffer = cf.DefaultExpr
 		}
@@ -602,8 +683,10 @@ func newCppView(m *Model) *CppView {
 		v.Operations = append(v.Operations, newCppOperation(op))
 	}
 
-	v.FlowChecks = cppFlowChecks(m, v, enums)
-	v.Test = cppTestData(m, v)
+	v.FlowChecks, v.ValueChecks = cppRules(m, v, enums)
+	v.Rules = append(slices.Clone(v.FlowChecks), v.ValueChecks...)
+	v.AllowedMethods = cppAllowedMethodsOf(m, v, enums)
+	v.Test = cppTestData(m, v, enums)
 	return v
 }
 
@@ -695,10 +778,11 @@ func newCppField(f *Field, enums map[*Enum]*CppEnum, yamlPath, problemName strin
 	cf.KeyLit = quote(f.YAMLKey)
 	cf.NameLit = quote(f.Name.Snake)
 	cf.ProblemLit = quote(problemName)
-	cf.SourcesLit = quote(yamlPath)
+	cf.Sources = yamlPath
 	if f.Env != "" {
-		cf.SourcesLit = quote(f.Env + " or " + yamlPath)
+		cf.Sources = f.Env + " or " + yamlPath
 	}
+	cf.SourcesLit = quote(cf.Sources)
 	if f.Min != nil {
 		cf.MinExpr = floatLiteral(*f.Min)
 	}
@@ -1065,36 +1149,149 @@ func cppDocLines(paragraphs ...string) []string {
 	return out
 }
 
-func cppFlowChecks(m *Model, v *CppView, enums map[*Enum]*CppEnum) []*CppFlowCheck {
-	if v.AuthModeField == nil {
-		return nil
-	}
-	byName := map[string]*CppField{}
+// cppRules are the rules of validate() beyond the always-required fields:
+// the fields each flow's auth mode requires, then the fields each value of
+// an enum field requires.
+func cppRules(m *Model, v *CppView, enums map[*Enum]*CppEnum) (flows, values []*CppRule) {
+	byField := map[*Field]*CppField{}
 	for _, f := range v.Fields {
-		byName[f.Name.Snake] = f
+		byField[f.Field] = f
 	}
-	var out []*CppFlowCheck
-	for _, fl := range m.Flows {
-		if fl.AuthMode == nil {
-			continue
+	rule := func(on *CppField, value *CppEnumValue, requires []*Field) *CppRule {
+		if value == nil {
+			return nil
 		}
-		fc := &CppFlowCheck{Mode: enums[fl.AuthMode.Enum].value(fl.AuthMode.Value),
-			Condition: v.AuthModeField.Name.Snake + " is " + fl.AuthMode.Value}
-		fc.ConditionLit = quote(fc.Condition)
-		fc.MessageLit = quote("required when " + fc.Condition)
-		for _, r := range fl.Requires {
-			if r != nil && !r.Required {
-				fc.Fields = append(fc.Fields, byName[r.Name.Snake])
+		r := &CppRule{On: on, Value: value, Condition: on.Name.Snake + " is " + quote(value.Text)}
+		r.ConditionLit = quote(r.Condition)
+		seen := map[*CppField]bool{}
+		for _, f := range requires {
+			cf := byField[f]
+			if cf == nil || cf.Required || seen[cf] {
+				continue
+			}
+			seen[cf] = true
+			r.Fields = append(r.Fields, &CppNeed{CppField: cf, Message: "required when " + r.Condition + "; set " + cf.Sources})
+		}
+		if len(r.Fields) == 0 {
+			return nil
+		}
+		return r
+	}
+	if v.AuthModeField != nil {
+		for _, fl := range m.Flows {
+			if fl.AuthMode == nil {
+				continue
+			}
+			if r := rule(v.AuthModeField, enums[fl.AuthMode.Enum].value(fl.AuthMode.Value), fl.Requires); r != nil {
+				flows = append(flows, r)
 			}
 		}
-		if len(fc.Fields) > 0 {
-			out = append(out, fc)
+	}
+	for _, f := range v.Fields {
+		if f.Kind != "enum" || f.Field.Enum == nil {
+			continue
 		}
+		for _, val := range f.Field.Enum.Values {
+			if r := rule(f, enums[f.Field.Enum].value(val.Value), val.Requires); r != nil {
+				values = append(values, r)
+			}
+		}
+	}
+	return flows, values
+}
+
+// cppAllowedMethodsOf are the client authentication methods each flow's auth
+// mode allows, the first flow of a mode winning.
+func cppAllowedMethodsOf(m *Model, v *CppView, enums map[*Enum]*CppEnum) []*CppAllowedMethods {
+	if v.AuthModeField == nil || v.ClientAuthMethodField == nil {
+		return nil
+	}
+	methods := enums[v.ClientAuthMethodField.Field.Enum]
+	seen := map[*CppEnumValue]bool{}
+	var out []*CppAllowedMethods
+	for _, fl := range m.Flows {
+		if fl.AuthMode == nil || len(fl.ClientAuthMethods) == 0 {
+			continue
+		}
+		mode := enums[fl.AuthMode.Enum].value(fl.AuthMode.Value)
+		if mode == nil || seen[mode] {
+			continue
+		}
+		seen[mode] = true
+		a := &CppAllowedMethods{Mode: mode, Condition: v.AuthModeField.Name.Snake + " is " + quote(mode.Text)}
+		a.ConditionLit = quote(a.Condition)
+		a.Constant = "k" + mode.Member + methods.Type + "s"
+		for _, cam := range fl.ClientAuthMethods {
+			if val := methods.value(cam.Value); val != nil {
+				a.Methods = append(a.Methods, val)
+			}
+		}
+		a.Type = "std::array<" + methods.Type + ", " + strconv.Itoa(len(a.Methods)) + ">"
+		out = append(out, a)
 	}
 	return out
 }
 
-func cppTestData(m *Model, v *CppView) *CppTestData {
+// allows reports whether method is one of the allowed methods.
+func (a *CppAllowedMethods) allows(method *CppEnumValue) bool {
+	return slices.Contains(a.Methods, method)
+}
+
+// problem is the problem validate() reports for a method the mode does
+// not allow, as ConfigProblem::to_string() spells it.
+func (a *CppAllowedMethods) problem(field *CppField, method *CppEnumValue) string {
+	want := make([]string, len(a.Methods))
+	for i, x := range a.Methods {
+		want[i] = quote(x.Text)
+	}
+	return field.ProblemName + ": " + quote(method.Text) + " is not allowed when " + a.Condition +
+		": want one of " + strings.Join(want, ", ")
+}
+
+// cppProblemText is problems as the tests' problem_text() spells them: each
+// followed by a newline.
+func cppProblemText(problems []string) string {
+	var b strings.Builder
+	for _, p := range problems {
+		b.WriteString(p + "\n")
+	}
+	return b.String()
+}
+
+// cppExpectText spells the statement EXPECT_EQ(lhs, text) at indent, with
+// text as a string literal broken the way clang-format breaks a long one:
+// after each newline and, when a line is still too long, between words.
+func cppExpectText(indent int, lhs, text string) string {
+	pad := strings.Repeat(" ", indent)
+	one := pad + "EXPECT_EQ(" + lhs + ", " + quote(text) + ");"
+	if len(one) <= cppLineWidth {
+		return one
+	}
+	col := indent + len("EXPECT_EQ(")
+	var pieces []string
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if line == "" {
+			continue
+		}
+		piece := ""
+		for _, w := range strings.SplitAfter(line, " ") {
+			// The last piece is followed by ");", the others by nothing.
+			if piece != "" && col+len(quote(piece+w))+2 > cppLineWidth {
+				pieces = append(pieces, quote(piece))
+				piece = ""
+			}
+			piece += w
+		}
+		pieces = append(pieces, quote(piece))
+	}
+	if len(pieces) == 0 {
+		pieces = []string{quote("")}
+	}
+	sep := "\n" + strings.Repeat(" ", col)
+	return pad + "EXPECT_EQ(" + lhs + "," + sep + strings.Join(pieces, sep) + ");"
+}
+
+func cppTestData(m *Model, v *CppView, enums map[*Enum]*CppEnum) *CppTestData {
 	t := &CppTestData{UnknownCode: "coyotegen_unknown_error_code", EnumBadText: cppTestEnumText, ModeBadText: cppTestEnumText}
 	valid := map[*CppField]bool{}
 	for _, f := range v.Fields {
@@ -1123,15 +1320,20 @@ func cppTestData(m *Model, v *CppView) *CppTestData {
 	for _, f := range t.Required {
 		t.DefaultProblems = append(t.DefaultProblems, f.ProblemName)
 	}
-	// The default auth mode's own requirements belong to a valid config.
-	if v.AuthModeField != nil {
-		def := v.AuthModeField.Cpp.Default
-		for _, fc := range v.FlowChecks {
-			if fc.Mode.Expr == def {
-				for _, f := range fc.Fields {
-					valid[f] = true
-					t.DefaultProblems = append(t.DefaultProblems, f.ProblemName)
-				}
+	// The requirements of the default values belong to a valid config.
+	defaults := map[*CppField]*CppEnumValue{}
+	for _, f := range v.Fields {
+		if f.Kind == "enum" && f.Field.Enum != nil {
+			if d := defaultEnum(f.Field); d != nil {
+				defaults[f] = enums[f.Field.Enum].value(d.Value)
+			}
+		}
+	}
+	for _, r := range cppFiring(v, defaults) {
+		for _, n := range r.Fields {
+			if !valid[n.CppField] {
+				valid[n.CppField] = true
+				t.DefaultProblems = append(t.DefaultProblems, n.ProblemName)
 			}
 		}
 	}
@@ -1140,12 +1342,60 @@ func cppTestData(m *Model, v *CppView) *CppTestData {
 			t.Valid = append(t.Valid, f)
 		}
 	}
-	for _, fc := range v.FlowChecks {
-		for _, f := range fc.Fields {
-			if !valid[f] {
-				fc.Missing = append(fc.Missing, f)
+	for _, r := range v.Rules {
+		r.Test = cppRuleTest(v, r, defaults)
+	}
+	needed := map[*CppField]bool{}
+	for _, r := range v.Rules {
+		for _, n := range r.Fields {
+			needed[n.CppField] = true
+		}
+	}
+	for _, f := range v.Fields {
+		if needed[f] {
+			t.AllNeeded = append(t.AllNeeded, f)
+		}
+	}
+	if len(v.AllowedMethods) > 0 {
+		methods := v.ClientAuthMethodField
+		for _, a := range v.AllowedMethods {
+			for _, method := range v.enumOf(methods).Values {
+				c := &CppAllowedCase{Mode: a.Mode, Method: method}
+				text := ""
+				if !a.allows(method) {
+					text = cppProblemText([]string{a.problem(methods, method)})
+				}
+				c.Expect = cppExpectText(2, "allowed("+a.Mode.Expr+", "+method.Expr+")", text)
+				t.AllowedCases = append(t.AllowedCases, c)
 			}
 		}
+	}
+	for _, f := range v.Fields {
+		if f.Kind != "enum" || f.Field.Enum == nil {
+			continue
+		}
+		for _, val := range f.Field.Enum.Values {
+			if other := cppOtherCase(val.Value); other != "" {
+				yaml := quote(m.YAMLRoot + ":\n  " + f.YAMLKey + ": " + other + "\n")
+				t.CaseVariants = append(t.CaseVariants, &CppCaseVariant{Field: f, Text: other, TextLit: quote(other),
+					PaddedLit:  quote(f.SampleEnv.Env + " "),
+					ExpectYAML: cppCall(2, "EXPECT_TRUE", []string{"yaml_error(" + yaml + ").has_value()"}, ";")})
+				break
+			}
+		}
+	}
+	for _, val := range v.ModeEnum.Values {
+		if other := cppOtherCase(val.Text); other != "" {
+			t.ModeCaseVariant = quote(other)
+			break
+		}
+	}
+	if len(t.URLFields) > 0 {
+		f := t.URLFields[0]
+		bad := "ftp://auth.example.com/token"
+		t.URLBadSet = "config." + f.Member + " = " + quote(bad) + ";"
+		t.URLBadExpect = cppExpectText(2, "problem_text(config.validate())",
+			cppProblemText([]string{f.ProblemName + ": invalid URL " + quote(bad) + ": want an absolute http or https URL"}))
 	}
 
 	var strs []*CppField
@@ -1182,4 +1432,84 @@ func cppTestData(m *Model, v *CppView) *CppTestData {
 		}
 	}
 	return t
+}
+
+// cppFiring are the rules that apply when the enum fields have the values
+// of ctx, in the order validate() checks them.
+func cppFiring(v *CppView, ctx map[*CppField]*CppEnumValue) []*CppRule {
+	var out []*CppRule
+	for _, r := range v.Rules {
+		if ctx[r.On] == r.Value {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// cppNotAllowed is the problem of the client authentication method of ctx
+// when the auth mode of ctx does not allow it, as a list of none or one.
+func cppNotAllowed(v *CppView, ctx map[*CppField]*CppEnumValue) []string {
+	if v.AuthModeField == nil || v.ClientAuthMethodField == nil {
+		return nil
+	}
+	method := ctx[v.ClientAuthMethodField]
+	for _, a := range v.AllowedMethods {
+		if a.Mode == ctx[v.AuthModeField] && method != nil && !a.allows(method) {
+			return []string{a.problem(v.ClientAuthMethodField, method)}
+		}
+	}
+	return nil
+}
+
+// cppRuleTest is the test of rule r, starting from the valid configuration
+// of the tests, whose enum fields have the values of defaults.
+func cppRuleTest(v *CppView, r *CppRule, defaults map[*CppField]*CppEnumValue) *CppRuleTest {
+	ctx := maps.Clone(defaults)
+	ctx[r.On] = r.Value
+	// Fields other applying rules require are set by the valid
+	// configuration and stay set.
+	others := map[*CppField]bool{}
+	for _, o := range cppFiring(v, ctx) {
+		if o != r {
+			for _, n := range o.Fields {
+				others[n.CppField] = true
+			}
+		}
+	}
+	t := &CppRuleTest{Name: r.Value.Member + r.On.Name.Pascal + "NeedsItsFields"}
+	var problems []string
+	for _, n := range r.Fields {
+		if !others[n.CppField] {
+			t.Missing = append(t.Missing, n)
+			problems = append(problems, n.ProblemName+": "+n.Message)
+		}
+	}
+	remaining := cppNotAllowed(v, ctx)
+	const lhs = "problem_text(config.validate())"
+	t.Expect = cppExpectText(2, lhs, cppProblemText(append(problems, remaining...)))
+	t.ExpectRemaining = cppExpectText(2, lhs, cppProblemText(remaining))
+	return t
+}
+
+// cppOtherCase is text with its letters' case changed (upper case, or lower
+// case for text that is upper case already); "" when that changes nothing.
+func cppOtherCase(text string) string {
+	other := strings.ToUpper(text)
+	if other == text {
+		other = strings.ToLower(text)
+	}
+	if other == text {
+		return ""
+	}
+	return other
+}
+
+// enumOf is the C++ enum of an enum field.
+func (v *CppView) enumOf(f *CppField) *CppEnum {
+	for _, e := range v.Enums {
+		if f.Field.Enum != nil && e.Type == f.Field.Enum.Name.Pascal {
+			return e
+		}
+	}
+	return nil
 }

@@ -139,19 +139,24 @@ type DotnetView struct {
 	TimeSpans      []*DotnetTimeSpan
 	Required       []*DotnetCheck
 	URLChecks      []*DotnetCheck
+	EnumChecks     []*DotnetCheck // enum properties holding a value no member names
 	RangeChecks    []*DotnetCheck
-	FlowChecks     []*DotnetFlowCheck
-	Enums          []*DotnetEnum // the configuration enums
-	ErrorEnum      *DotnetEnum
-	ModeEnum       *DotnetEnum
-	Modes          []*DotnetMode
-	OptionModes    []*DotnetMode // the modes that have options
-	ModeEnvLit     string
-	ModeEnv        string
-	DefaultMode    string // C# expression of the default runtime mode
-	Operations     []*DotnetOperation
-	InvalidCode    string // the AuthErrorCode member configuration errors carry
-	RefreshDelta   string // C# expression of AuthToken's default refresh buffer
+	// Rules are the checks that hold only when an enum property has a
+	// value: the fields an auth mode's flow needs, then the fields an enum
+	// value needs, then the client authentication methods each auth mode's
+	// flow allows.
+	Rules        []*DotnetFlowCheck
+	Enums        []*DotnetEnum // the configuration enums
+	ErrorEnum    *DotnetEnum
+	ModeEnum     *DotnetEnum
+	Modes        []*DotnetMode
+	OptionModes  []*DotnetMode // the modes that have options
+	ModeEnvLit   string
+	ModeEnv      string
+	DefaultMode  string // C# expression of the default runtime mode
+	Operations   []*DotnetOperation
+	InvalidCode  string // the AuthErrorCode member configuration errors carry
+	RefreshDelta string // C# expression of AuthToken's default refresh buffer
 
 	Readme *DotnetReadme
 	Test   *DotnetTests
@@ -186,7 +191,8 @@ type DotnetTimeSpan struct {
 // string expression) is a problem.
 type DotnetCheck struct{ Cond, Message string }
 
-// DotnetFlowCheck holds the requirements of the flow an auth mode selects.
+// DotnetFlowCheck holds the checks that apply when Cond holds: the
+// requirements of the flow an auth mode selects or of an enum value.
 type DotnetFlowCheck struct {
 	Title  string
 	Cond   string
@@ -270,7 +276,7 @@ func newDotnetView(m *Model) *DotnetView {
 			v.TimeSpans = append(v.TimeSpans, ts)
 		}
 		if f.Required {
-			if c := requiredCheck(f, f.YAMLKey+" is required (set "+f.Env+")"); c != nil {
+			if c := requiredCheck(f, f.YAMLKey+" is required"+csWhereToSet(f)); c != nil {
 				v.Required = append(v.Required, c)
 			}
 		}
@@ -278,35 +284,20 @@ func newDotnetView(m *Model) *DotnetView {
 			p := f.Name.Pascal
 			v.URLChecks = append(v.URLChecks, &DotnetCheck{
 				Cond:    "!string.IsNullOrEmpty(" + p + ") && !ConfigText.IsHttpUrl(" + p + ")",
-				Message: quote(f.YAMLKey+": ") + " + ConfigText.Quote(" + p + ") + " + quote(" is not an absolute http or https URL"),
+				Message: quote(f.YAMLKey+": invalid URL ") + " + ConfigText.Quote(" + p + ") + " + quote(": want an absolute http or https URL"),
+			})
+		}
+		if f.Kind == "enum" && f.Enum != nil {
+			p, t := f.Name.Pascal, f.Enum.Name.Pascal
+			v.EnumChecks = append(v.EnumChecks, &DotnetCheck{
+				Cond:    "!Enum.IsDefined(typeof(" + t + "), " + p + ")",
+				Message: quote(f.YAMLKey+": unknown value ") + " + " + t + "Values.Show(" + p + ") + " + quote(": want one of "+csQuotedValues(f.Enum.Values)),
 			})
 		}
 		v.RangeChecks = append(v.RangeChecks, rangeChecks(f, f.YAMLKey)...)
 	}
 
-	var modeField *Field
-	for _, f := range m.Fields {
-		if f.Enum != nil && f.Enum == m.AuthModeEnum {
-			modeField = f
-			break
-		}
-	}
-	for _, fl := range m.Flows {
-		if fl.AuthMode == nil || modeField == nil {
-			continue
-		}
-		fc := &DotnetFlowCheck{
-			Title: fl.Title,
-			Cond:  modeField.Name.Pascal + " == " + modeField.Enum.Name.Pascal + "." + fl.AuthMode.Names.Pascal,
-		}
-		for _, r := range flowRequires(fl) {
-			msg := modeField.YAMLKey + " " + fl.AuthMode.Value + " requires " + r.YAMLKey + " (set " + r.Env + ")"
-			fc.Checks = append(fc.Checks, requiredCheck(r, msg))
-		}
-		if len(fc.Checks) > 0 {
-			v.FlowChecks = append(v.FlowChecks, fc)
-		}
-	}
+	v.Rules = csRules(m)
 
 	for _, e := range m.Enums {
 		de := newDotnetEnum(e.Name, e.Doc)
@@ -386,13 +377,124 @@ func newDotnetView(m *Model) *DotnetView {
 // flowRequires are the fields a flow needs beyond the ones every
 // configuration needs, which Validate already reports.
 func flowRequires(fl *Flow) []*Field {
+	return csConditionalRequires(fl.Requires)
+}
+
+// csConditionalRequires are the fields of requires that Validate checks
+// only under a condition: not the always-required ones, which it already
+// reports, and not the kinds that always have a value.
+func csConditionalRequires(requires []*Field) []*Field {
 	var out []*Field
-	for _, r := range fl.Requires {
+	for _, r := range requires {
 		if r != nil && !r.Required && emptyCond(r) != "" {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// csEnumField is the configuration field of enum e, or nil.
+func csEnumField(m *Model, e *Enum) *Field {
+	if e == nil {
+		return nil
+	}
+	for _, f := range m.Fields {
+		if f.Kind == "enum" && f.Enum == e {
+			return f
+		}
+	}
+	return nil
+}
+
+// csWhereToSet is the hint of a "required" problem: " (set key or ENV)".
+func csWhereToSet(f *Field) string {
+	if f.Env == "" {
+		return " (set " + f.YAMLKey + ")"
+	}
+	return " (set " + f.YAMLKey + " or " + f.Env + ")"
+}
+
+// csRequiredWhen is the problem of a field that is required because the
+// field when has the value value.
+func csRequiredWhen(r, when *Field, value string) string {
+	return r.YAMLKey + " is required when " + when.YAMLKey + " is " + strconv.Quote(value) + csWhereToSet(r)
+}
+
+// csMember is the C# expression of an enum value.
+func csMember(v *EnumValue) string { return v.Enum.Name.Pascal + "." + v.Names.Pascal }
+
+// csQuotedValues spells enum values for messages: "a", "b".
+func csQuotedValues(vs []*EnumValue) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = strconv.Quote(v.Value)
+	}
+	return strings.Join(q, ", ")
+}
+
+// csNotAllowed is the problem of a client authentication method that the
+// flow of auth mode mode does not allow, after the method's own spelling.
+func csNotAllowed(modeField *Field, fl *Flow) string {
+	return " is not allowed when " + modeField.YAMLKey + " is " + strconv.Quote(fl.AuthMode.Value) + ": want one of " + csQuotedValues(fl.ClientAuthMethods)
+}
+
+// csRules computes the conditional checks of Validate from the model: the
+// fields each auth mode's flow requires, the fields each enum value
+// requires, and the client authentication methods each auth mode's flow
+// allows.
+func csRules(m *Model) []*DotnetFlowCheck {
+	var rules []*DotnetFlowCheck
+	modeField := csEnumField(m, m.AuthModeEnum)
+	methodField := csEnumField(m, m.ClientAuthMethodEnum)
+	if modeField != nil {
+		for _, fl := range m.Flows {
+			if fl.AuthMode == nil {
+				continue
+			}
+			rule := &DotnetFlowCheck{Title: fl.Title, Cond: modeField.Name.Pascal + " == " + csMember(fl.AuthMode)}
+			for _, r := range flowRequires(fl) {
+				rule.Checks = append(rule.Checks, requiredCheck(r, csRequiredWhen(r, modeField, fl.AuthMode.Value)))
+			}
+			if len(rule.Checks) > 0 {
+				rules = append(rules, rule)
+			}
+		}
+	}
+	for _, f := range m.Fields {
+		if f.Kind != "enum" || f.Enum == nil {
+			continue
+		}
+		for _, ev := range f.Enum.Values {
+			rule := &DotnetFlowCheck{Title: f.YAMLKey + " " + ev.Value, Cond: f.Name.Pascal + " == " + csMember(ev)}
+			for _, r := range csConditionalRequires(ev.Requires) {
+				rule.Checks = append(rule.Checks, requiredCheck(r, csRequiredWhen(r, f, ev.Value)))
+			}
+			if len(rule.Checks) > 0 {
+				rules = append(rules, rule)
+			}
+		}
+	}
+	if modeField != nil && methodField != nil {
+		p := methodField.Name.Pascal
+		for _, fl := range m.Flows {
+			if fl.AuthMode == nil || len(fl.ClientAuthMethods) == 0 {
+				continue
+			}
+			var differs []string
+			for _, cam := range fl.ClientAuthMethods {
+				differs = append(differs, p+" != "+csMember(cam))
+			}
+			rules = append(rules, &DotnetFlowCheck{
+				Title: fl.Title + ": client authentication methods",
+				Cond:  modeField.Name.Pascal + " == " + csMember(fl.AuthMode),
+				Checks: []*DotnetCheck{{
+					Cond:    strings.Join(differs, "\n                    && "),
+					Message: quote(methodField.YAMLKey+" ") + " + " + methodField.Enum.Name.Pascal + "Values.Show(" + p + ") + " + quote(csNotAllowed(modeField, fl)),
+				}},
+			})
+		}
+	}
+	return rules
 }
 
 func newDotnetField(f *Field, mode string) *DotnetField {
@@ -881,6 +983,12 @@ type DotnetTests struct {
 	RangeCases       []*DotnetCase
 	URLAndRangeNames []string // C# literals of the fields the URL and bounds test breaks
 	FlowCases        []*DotnetFlowCase
+	ValueCases       []*DotnetFlowCase   // the fields enum values require
+	MethodCases      []*DotnetMethodCase // the client authentication methods each auth mode allows
+	URLCases         []*DotnetURLCase
+	MemberCases      []*DotnetMemberCase // enum properties holding no member
+	EnumCases        []*DotnetEnumCase   // exact, case-sensitive enum values
+	ModeVariants     []*DotnetVariant    // case variants of the runtime modes
 	Secrets          []*DotnetSecretCase
 	Retryable        string // AuthErrorCode members
 	NotRetryable     string
@@ -915,12 +1023,55 @@ type DotnetCase struct {
 	NameLit string
 }
 
-// DotnetFlowCase clears what an auth mode requires.
+// DotnetFlowCase selects an auth mode or an enum value, checks that the
+// full configuration stays valid, clears what the selection requires and
+// expects exactly these problems among the result.
 type DotnetFlowCase struct {
-	SetMode  string
-	ModeLit  string
-	Clear    []string
-	NamesLit []string
+	Set         []string // statements that make the selection
+	CheckValid  bool     // whether the selection alone is valid
+	Clear       []string
+	NamesLit    []string
+	MessagesLit []string
+}
+
+// DotnetMethodCase sets each client authentication method under one auth
+// mode: the full configuration stays valid with the allowed ones and has
+// exactly their problem with the others.
+type DotnetMethodCase struct {
+	SetMode   string
+	Allowed   []*DotnetMethodValue
+	Forbidden []*DotnetMethodValue
+}
+
+// DotnetMethodValue sets one client authentication method.
+type DotnetMethodValue struct {
+	Set        string
+	MessageLit string // the problem when the method is not allowed
+}
+
+// DotnetURLCase sets a URL property; MessageLit is its exact problem, or
+// empty when the URL is valid and no problem may start with PrefixLit.
+type DotnetURLCase struct {
+	Property, ValueLit, MessageLit, PrefixLit string
+}
+
+// DotnetMemberCase sets an enum property to a number no member has.
+type DotnetMemberCase struct{ Set, MessageLit string }
+
+// DotnetEnumCase checks that a configuration enum takes its values exactly
+// as the spec writes them and rejects other spellings.
+type DotnetEnumCase struct {
+	Property, Member, ValuesClass string
+	EnvLit, KeyLit, ExactLit      string
+	YAMLLit                       string // a configuration file setting the exact value
+	Variants                      []*DotnetVariant
+}
+
+// DotnetVariant is a spelling that differs from a value only in case.
+type DotnetVariant struct {
+	Lit       string // as a C# literal
+	QuotedLit string // double-quoted as messages show it, as a C# literal
+	YAMLLit   string // a configuration file setting it, when for a config enum
 }
 
 // DotnetSecretCase sets a secret to a recognisable value.
@@ -1029,7 +1180,7 @@ func newDotnetTests(m *Model, v *DotnetView) *DotnetTests {
 		}
 	}
 	for i, f := range m.Fields {
-		s := fieldSample(f)
+		s := csTestSample(m, f)
 		actual := "config." + f.Name.Pascal
 		ft := &DotnetFieldTest{
 			Property:     f.Name.Pascal,
@@ -1112,34 +1263,9 @@ func newDotnetTests(m *Model, v *DotnetView) *DotnetTests {
 		t.BadValues = append(t.BadValues, bv)
 	}
 
-	var modeField *Field
-	for _, f := range m.Fields {
-		if f.Enum != nil && f.Enum == m.AuthModeEnum {
-			modeField = f
-		}
-	}
-	for _, fl := range m.Flows {
-		if fl.AuthMode == nil || modeField == nil {
-			continue
-		}
-		req := flowRequires(fl)
-		if len(req) == 0 {
-			continue
-		}
-		fc := &DotnetFlowCase{
-			SetMode: "config." + modeField.Name.Pascal + " = " + modeField.Enum.Name.Pascal + "." + fl.AuthMode.Names.Pascal + ";",
-			ModeLit: quote(modeField.YAMLKey + " " + fl.AuthMode.Value),
-		}
-		for _, r := range req {
-			if r.Kind == "list" {
-				fc.Clear = append(fc.Clear, "config."+r.Name.Pascal+".Clear();")
-			} else {
-				fc.Clear = append(fc.Clear, "config."+r.Name.Pascal+" = \"\";")
-			}
-			fc.NamesLit = append(fc.NamesLit, quote(r.YAMLKey))
-		}
-		t.FlowCases = append(t.FlowCases, fc)
-	}
+	csRuleTests(m, t)
+	csURLTests(m, t)
+	csEnumTests(m, v, t)
 
 	for _, e := range m.Errors {
 		if e.Retryable && t.Retryable == "" {
@@ -1176,4 +1302,264 @@ func rangeCases(f *Field, recv, name, class string) []*DotnetCase {
 		out = append(out, &DotnetCase{Class: class, Set: recv + "." + f.Name.Pascal + " = " + step(*f.Max, 1) + ";", NameLit: quote(name)})
 	}
 	return out
+}
+
+// csTestSample is fieldSample, except that the file value of the client
+// authentication method is one that the flow of the auth mode's file value
+// allows, so that the full configuration file is valid.
+func csTestSample(m *Model, f *Field) sample {
+	s := fieldSample(f)
+	modeField := csEnumField(m, m.AuthModeEnum)
+	if modeField == nil || f != csEnumField(m, m.ClientAuthMethodEnum) {
+		return s
+	}
+	fl := csFlowOf(m, findValue(modeField.Enum, fieldSample(modeField).yaml))
+	if fl == nil || len(fl.ClientAuthMethods) == 0 || csAllows(fl, findValue(f.Enum, s.yaml)) {
+		return s
+	}
+	allowed := fl.ClientAuthMethods[0]
+	s.yaml, s.yamlExpect = allowed.Value, csMember(allowed)
+	return s
+}
+
+// csFileValue is the enum value the full configuration file gives f.
+func csFileValue(m *Model, f *Field) *EnumValue {
+	return findValue(f.Enum, csTestSample(m, f).yaml)
+}
+
+// csFlowOf is the flow auth mode mode selects, or nil.
+func csFlowOf(m *Model, mode *EnumValue) *Flow {
+	if mode == nil {
+		return nil
+	}
+	for _, fl := range m.Flows {
+		if fl.AuthMode == mode {
+			return fl
+		}
+	}
+	return nil
+}
+
+// csAllows reports whether flow fl allows client authentication method
+// method; a flow that lists no methods allows every one.
+func csAllows(fl *Flow, method *EnumValue) bool {
+	if len(fl.ClientAuthMethods) == 0 {
+		return true
+	}
+	for _, v := range fl.ClientAuthMethods {
+		if v == method {
+			return true
+		}
+	}
+	return false
+}
+
+// csSetEnum is the statement that sets the config's enum property f to v.
+func csSetEnum(f *Field, v *EnumValue) string {
+	return "config." + f.Name.Pascal + " = " + csMember(v) + ";"
+}
+
+// csClear is the statement that unsets the config's property r.
+func csClear(r *Field) string {
+	if r.Kind == "list" {
+		return "config." + r.Name.Pascal + ".Clear();"
+	}
+	return "config." + r.Name.Pascal + " = \"\";"
+}
+
+// csRuleTests fills the cases of the conditional rules: what each auth
+// mode's flow requires, what each enum value requires, and which client
+// authentication methods each auth mode allows.
+func csRuleTests(m *Model, t *DotnetTests) {
+	modeField := csEnumField(m, m.AuthModeEnum)
+	methodField := csEnumField(m, m.ClientAuthMethodEnum)
+	var fileMethod *EnumValue
+	if methodField != nil {
+		fileMethod = csFileValue(m, methodField)
+	}
+
+	for _, fl := range m.Flows {
+		if fl.AuthMode == nil || modeField == nil {
+			continue
+		}
+		req := flowRequires(fl)
+		if len(req) == 0 {
+			continue
+		}
+		fc := &DotnetFlowCase{Set: []string{csSetEnum(modeField, fl.AuthMode)}, CheckValid: true}
+		if methodField != nil && !csAllows(fl, fileMethod) {
+			fc.Set = append(fc.Set, csSetEnum(methodField, fl.ClientAuthMethods[0]))
+		}
+		for _, r := range req {
+			fc.Clear = append(fc.Clear, csClear(r))
+			fc.NamesLit = append(fc.NamesLit, quote(r.YAMLKey))
+			fc.MessagesLit = append(fc.MessagesLit, quote(csRequiredWhen(r, modeField, fl.AuthMode.Value)))
+		}
+		t.FlowCases = append(t.FlowCases, fc)
+	}
+
+	for _, f := range m.Fields {
+		if f.Kind != "enum" || f.Enum == nil {
+			continue
+		}
+		for _, ev := range f.Enum.Values {
+			req := csConditionalRequires(ev.Requires)
+			if len(req) == 0 {
+				continue
+			}
+			vc := &DotnetFlowCase{CheckValid: true}
+			if f == methodField && modeField != nil {
+				// Select an auth mode whose flow allows the method: the
+				// file's when it does, else the first that does.
+				mode := csFileValue(m, modeField)
+				if fl := csFlowOf(m, mode); fl == nil || !csAllows(fl, ev) {
+					mode = nil
+					for _, fl := range m.Flows {
+						if fl.AuthMode != nil && csAllows(fl, ev) {
+							mode = fl.AuthMode
+							break
+						}
+					}
+					if mode != nil {
+						vc.Set = append(vc.Set, csSetEnum(modeField, mode))
+					} else {
+						vc.CheckValid = false
+					}
+				}
+			}
+			vc.Set = append(vc.Set, csSetEnum(f, ev))
+			for _, r := range req {
+				vc.Clear = append(vc.Clear, csClear(r))
+				vc.NamesLit = append(vc.NamesLit, quote(r.YAMLKey))
+				vc.MessagesLit = append(vc.MessagesLit, quote(csRequiredWhen(r, f, ev.Value)))
+			}
+			t.ValueCases = append(t.ValueCases, vc)
+		}
+	}
+
+	if modeField == nil || methodField == nil {
+		return
+	}
+	for _, fl := range m.Flows {
+		if fl.AuthMode == nil || len(fl.ClientAuthMethods) == 0 {
+			continue
+		}
+		mc := &DotnetMethodCase{SetMode: csSetEnum(modeField, fl.AuthMode)}
+		for _, method := range methodField.Enum.Values {
+			mv := &DotnetMethodValue{
+				Set:        csSetEnum(methodField, method),
+				MessageLit: quote(methodField.YAMLKey + " " + strconv.Quote(method.Value) + csNotAllowed(modeField, fl)),
+			}
+			if csAllows(fl, method) {
+				mc.Allowed = append(mc.Allowed, mv)
+			} else {
+				mc.Forbidden = append(mc.Forbidden, mv)
+			}
+		}
+		t.MethodCases = append(t.MethodCases, mc)
+	}
+}
+
+// The URLs the URL test gives the first URL property: an absolute http or
+// https URL with a host is valid, anything else is not.
+var (
+	csBadURLs = []string{
+		"ftp://auth.example.com/token", "not a url", "https://", "/relative/path", "auth.example.com/token",
+		"mailto:user@example.com", "http:auth.example.com", "http:///token", " https://auth.example.com/token",
+		"file:///etc/passwd",
+	}
+	csGoodURLs = []string{
+		"https://auth.example.com/oauth2/token?audience=x", "http://localhost:8080/callback",
+		"HTTPS://AUTH.EXAMPLE.COM/token", "http://127.0.0.1:9000", "http://[::1]:8080/cb",
+	}
+)
+
+func csURLMessage(f *Field, value string) string {
+	return f.YAMLKey + ": invalid URL " + strconv.Quote(value) + ": want an absolute http or https URL"
+}
+
+// csURLTests fills the URL cases: "ftp://x" for every URL property, then
+// every bad and good URL for the first.
+func csURLTests(m *Model, t *DotnetTests) {
+	var first *Field
+	for _, f := range m.Fields {
+		if f.Kind != "url" {
+			continue
+		}
+		if first == nil {
+			first = f
+		}
+		t.URLCases = append(t.URLCases, &DotnetURLCase{Property: f.Name.Pascal, ValueLit: quote("ftp://x"), MessageLit: quote(csURLMessage(f, "ftp://x"))})
+	}
+	if first == nil {
+		return
+	}
+	for _, u := range csBadURLs {
+		t.URLCases = append(t.URLCases, &DotnetURLCase{Property: first.Name.Pascal, ValueLit: quote(u), MessageLit: quote(csURLMessage(first, u))})
+	}
+	for _, u := range csGoodURLs {
+		t.URLCases = append(t.URLCases, &DotnetURLCase{Property: first.Name.Pascal, ValueLit: quote(u), PrefixLit: quote(first.YAMLKey + ": ")})
+	}
+}
+
+// csCaseVariants are the spellings of value in upper case, lower case and
+// with only its first letter upper, leaving out value itself.
+func csCaseVariants(value string) []string {
+	var out []string
+	seen := map[string]bool{value: true}
+	title := strings.ToLower(value)
+	if title != "" {
+		title = strings.ToUpper(title[:1]) + title[1:]
+	}
+	for _, v := range []string{strings.ToUpper(value), strings.ToLower(value), title} {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// csEnumTests fills the cases of enum membership and of exact,
+// case-sensitive matching of configuration enums and runtime modes.
+func csEnumTests(m *Model, v *DotnetView, t *DotnetTests) {
+	for _, f := range m.Fields {
+		if f.Kind != "enum" || f.Enum == nil || len(f.Enum.Values) == 0 {
+			continue
+		}
+		t.MemberCases = append(t.MemberCases, &DotnetMemberCase{
+			Set:        "config." + f.Name.Pascal + " = (" + f.Enum.Name.Pascal + ")999;",
+			MessageLit: quote(f.YAMLKey + ": unknown value 999: want one of " + csQuotedValues(f.Enum.Values)),
+		})
+		var ev *EnumValue
+		var variants []string
+		for _, cand := range f.Enum.Values {
+			if variants = csCaseVariants(cand.Value); len(variants) > 0 {
+				ev = cand
+				break
+			}
+		}
+		if ev == nil {
+			continue
+		}
+		yaml := func(value string) string { return quote(m.YAMLRoot + ":\n  " + f.YAMLKey + ": " + value + "\n") }
+		ec := &DotnetEnumCase{
+			Property:    f.Name.Pascal,
+			Member:      csMember(ev),
+			ValuesClass: f.Enum.Name.Pascal + "Values",
+			EnvLit:      quote(f.Env),
+			KeyLit:      quote(f.YAMLKey),
+			ExactLit:    quote(ev.Value),
+			YAMLLit:     yaml(ev.Value),
+		}
+		for _, variant := range variants {
+			ec.Variants = append(ec.Variants, &DotnetVariant{Lit: quote(variant), QuotedLit: quote(strconv.Quote(variant)), YAMLLit: yaml(variant)})
+		}
+		t.EnumCases = append(t.EnumCases, ec)
+	}
+	for _, md := range v.ModeEnum.Values {
+		for _, variant := range csCaseVariants(md.Wire) {
+			t.ModeVariants = append(t.ModeVariants, &DotnetVariant{Lit: quote(variant), QuotedLit: quote(strconv.Quote(variant))})
+		}
+	}
 }

@@ -266,15 +266,26 @@ type TSTest struct {
 	RequiredNamesLines []string
 	CompleteLines      []string
 	BoundsLines        []string
-	URLLines           []string // nil when no url field
+	URLLines           []string // urlFields: every url field; nil when none
 	FlowLines          []string
 	SecretLines        []string // nil when no secret field
 	SecretYAML         []string
 	SecretValue        string
 
+	// ValueRuleLines declare valueCases: for each enum value that needs
+	// other fields, a configuration without them and the exact problems
+	// validate() reports. MethodRuleLines declare methodCases: each flow
+	// with each client auth method it allows (no problem) and with one it
+	// does not (that problem). Nil when there is no such case.
+	ValueRuleLines  []string
+	MethodRuleLines []string
+	// MiscasedLines declare miscased: each config enum field with a value
+	// spelled in another case, which must be refused.
+	MiscasedLines []string
+
 	// Mode tests.
 	ModeValuesLines   []string
-	ModeSpellingLines []string
+	ModeSpellingLines []string // miscasedModes: each mode in another case
 	ModeDefaultsLines []string
 	ModeOverrideLines []string // nil when no option
 	ModeBoundsLines   []string
@@ -768,7 +779,7 @@ func tsRender(v tsLit, indent int, prefix, suffix string) []string {
 	switch v := v.(type) {
 	case tsRaw:
 		line := pad + prefix + string(v) + suffix
-		if len(line) > tsWidth && strings.HasSuffix(prefix, ": ") && strings.HasPrefix(string(v), `"`) {
+		if len(line) > tsWidth && strings.HasSuffix(prefix, ": ") && (strings.HasPrefix(string(v), `"`) || strings.HasPrefix(string(v), "'")) {
 			return []string{pad + strings.TrimSuffix(prefix, " "), pad + "  " + string(v) + suffix}
 		}
 		if len(line) > tsWidth && strings.HasSuffix(prefix, " = ") && !strings.HasPrefix(prefix, "const ") {
@@ -1066,7 +1077,7 @@ func newTSTest(m *Model, v *TSView) *TSTest {
 	samples := map[*Field]tsSampleValues{}
 	var defaults, required, secrets tsObj
 	var requiredNames []string
-	var spellA, spellB, bounds tsArr
+	var spellA, spellB, bounds, urls, miscased tsArr
 	for _, f := range m.Fields {
 		s := tsSample(f)
 		samples[f] = s
@@ -1103,11 +1114,24 @@ func newTSTest(m *Model, v *TSView) *TSTest {
 				{"value", tsRaw(b)},
 			})
 		}
-		if f.Kind == "url" && t.URLLines == nil {
-			t.URLLines = tsRender(tsObj{
+		if f.Kind == "url" {
+			urls = append(urls, tsObj{
 				{"key", tsRaw(quote(f.Name.Camel))},
 				{"field", tsRaw(quote(f.Name.Snake))},
-			}, 0, "const urlCase: BoundCase = ", ";")
+			})
+		}
+		if f.Enum != nil {
+			if text, ok := tsMiscase(f.Enum, defaultEnum(f)); ok {
+				c := tsObj{
+					{"key", tsRaw(quote(f.Name.Camel))},
+					{"field", tsRaw(quote(f.Name.Snake))},
+				}
+				if f.Env != "" {
+					c = append(c, tsKV{"env", tsRaw(quote(f.Env))})
+				}
+				c = append(c, tsKV{"yamlKey", tsRaw(quote(f.YAMLKey))}, tsKV{"text", tsRaw(quote(text))})
+				miscased = append(miscased, c)
+			}
 		}
 	}
 	t.DefaultsLines = tsRender(defaults, 0, "const defaults: AuthClientSettings = ", ";")
@@ -1116,6 +1140,12 @@ func newTSTest(m *Model, v *TSView) *TSTest {
 	t.RequiredLines = tsRender(required, 0, "const required: AuthClientConfigInit = ", ";")
 	t.RequiredNamesLines = tsRender(tsStrings(requiredNames), 0, "const requiredFields: string[] = ", ";")
 	t.BoundsLines = tsRender(bounds, 0, "const outOfBounds: BoundCase[] = ", ";")
+	if urls != nil {
+		t.URLLines = tsRender(urls, 0, "const urlFields: BoundCase[] = ", ";")
+	}
+	if miscased != nil {
+		t.MiscasedLines = tsRender(miscased, 0, "const miscased: MiscasedCase[] = ", ";")
+	}
 	if secrets != nil {
 		t.SecretLines = tsRender(secrets, 0, "const secrets: AuthClientConfigInit = ", ";")
 	}
@@ -1283,16 +1313,20 @@ func newTSTest(m *Model, v *TSView) *TSTest {
 		}
 	}
 	t.FlowLines = tsRender(flows, 0, "const flowCases: FlowCase[] = ", ";")
+	t.ValueRuleLines, t.MethodRuleLines = tsRuleCases(m, v, samples)
 
 	// Runtime modes.
 	var modeValues, spellings, modeBounds tsArr
+	var modeRaws []string
+	for _, tm := range v.Modes {
+		modeRaws = append(modeRaws, tm.Raw)
+	}
 	modeDefaults := tsObj{}
 	for _, tm := range v.Modes {
 		modeValues = append(modeValues, tsRaw(tm.Value))
-		spellings = append(spellings, tsObj{
-			{"text", tsRaw(quote(strings.ToUpper(tm.Raw[:1]) + tm.Raw[1:]))},
-			{"mode", tsRaw("RuntimeMode." + tm.Member)},
-		})
+		if text, ok := tsMiscaseText(tm.Raw, modeRaws); ok {
+			spellings = append(spellings, tsRaw(quote(text)))
+		}
 		var opts tsObj
 		for _, o := range tm.Options {
 			opts = append(opts, tsKV{o.Key, tsRaw(o.Default)})
@@ -1316,7 +1350,7 @@ func newTSTest(m *Model, v *TSView) *TSTest {
 		modeDefaults = append(modeDefaults, tsKV{tm.Raw, opts})
 	}
 	t.ModeValuesLines = tsRender(modeValues, 4, "assert.deepEqual(runtimeModeValues, ", ");")
-	t.ModeSpellingLines = tsRender(spellings, 0, "const spellings: ModeSpelling[] = ", ";")
+	t.ModeSpellingLines = tsRender(spellings, 0, "const miscasedModes: string[] = ", ";")
 	t.ModeDefaultsLines = tsRender(modeDefaults, 0, "const expectedDefaults: RuntimeModeOptions = ", ";")
 	t.ModeBoundsLines = tsRender(modeBounds, 0, "const outOfBounds: OptionCase[] = ", ";")
 	t.BadMode = quote("bogus_mode")
@@ -1334,4 +1368,339 @@ func newTSTest(m *Model, v *TSView) *TSTest {
 		}
 	}
 	return t
+}
+
+// tsMiscaseText spells s in another case: upper case, else lower case. It
+// reports false when no letter changes or the spelling is one of taken.
+func tsMiscaseText(s string, taken []string) (string, bool) {
+	text := strings.ToUpper(s)
+	if text == s {
+		text = strings.ToLower(s)
+	}
+	if text == s {
+		return "", false
+	}
+	for _, t := range taken {
+		if t == text {
+			return "", false
+		}
+	}
+	return text, true
+}
+
+// tsMiscase is a value of e (first) or another of its values, spelled in
+// another case that is none of its values.
+func tsMiscase(e *Enum, first *EnumValue) (string, bool) {
+	var taken []string
+	for _, ev := range e.Values {
+		taken = append(taken, ev.Value)
+	}
+	for _, ev := range append([]*EnumValue{first}, e.Values...) {
+		if ev == nil {
+			continue
+		}
+		if text, ok := tsMiscaseText(ev.Value, taken); ok {
+			return text, true
+		}
+	}
+	return "", false
+}
+
+// tsOptionalRequires are the fields of list that are not required anyway,
+// as validate() checks them.
+func tsOptionalRequires(list []*Field) []*Field {
+	var out []*Field
+	for _, f := range list {
+		if f != nil && !f.Required {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func tsHasField(list []*Field, f *Field) bool {
+	for _, x := range list {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+func tsHasValue(list []*EnumValue, ev *EnumValue) bool {
+	for _, x := range list {
+		if x == ev {
+			return true
+		}
+	}
+	return false
+}
+
+// tsFlowOf is the flow that validate() applies for an auth_mode value: the
+// first that the value selects.
+func tsFlowOf(m *Model, mode *EnumValue) *Flow {
+	for _, fl := range m.Flows {
+		if fl.AuthMode != nil && fl.AuthMode == mode {
+			return fl
+		}
+	}
+	return nil
+}
+
+// tsWhereToSet is what validate() appends to a missing field's message.
+func tsWhereToSet(m *Model, f *Field) string {
+	var places []string
+	if f.Env != "" {
+		places = append(places, f.Env)
+	}
+	places = append(places, m.YAMLRoot+"."+f.YAMLKey)
+	return " (set " + strings.Join(places, " or ") + ")"
+}
+
+// tsRuleCase is a configuration for the rule tests: the enum fields set
+// explicitly, and the fields left empty on purpose.
+type tsRuleCase struct {
+	name  string
+	set   map[*Field]*EnumValue
+	empty map[*Field]bool
+}
+
+// tsRuleCases are the value and method rule cases of the config tests:
+// each configuration with the exact problems validate() reports for it,
+// worked out from the model's flows and enum value requirements.
+func tsRuleCases(m *Model, v *TSView, samples map[*Field]tsSampleValues) (valueLines, methodLines []string) {
+	var authMode, method *Field
+	for _, f := range m.Fields {
+		if f.Enum != nil && f.Enum == m.AuthModeEnum && authMode == nil && v.AuthModeKey != "" {
+			authMode = f
+		}
+		if f.Enum != nil && f.Enum == m.ClientAuthMethodEnum && method == nil && v.ClientAuthMethodKey != "" {
+			method = f
+		}
+	}
+	if authMode == nil {
+		method = nil // validate() checks methods against the selected flow only
+	}
+
+	// Enum values that need fields: each with those fields empty, under a
+	// flow that needs none of them, allowing the value when one does.
+	var values []tsRuleCase
+	for _, ef := range m.Fields {
+		if ef.Enum == nil {
+			continue
+		}
+		for _, ev := range ef.Enum.Values {
+			reqs := tsOptionalRequires(ev.Requires)
+			if len(reqs) == 0 {
+				continue
+			}
+			c := tsRuleCase{
+				name:  ef.Name.Snake + " " + ev.Value,
+				set:   map[*Field]*EnumValue{ef: ev},
+				empty: map[*Field]bool{},
+			}
+			for _, r := range reqs {
+				c.empty[r] = true
+			}
+			if authMode != nil && ef != authMode {
+				var best *Flow
+				bestScore := 4
+				for _, fl := range m.Flows {
+					if fl.AuthMode == nil || tsFlowOf(m, fl.AuthMode) != fl {
+						continue
+					}
+					overlap := false
+					for _, r := range tsOptionalRequires(fl.Requires) {
+						overlap = overlap || c.empty[r]
+					}
+					allows := ef != method || len(fl.ClientAuthMethods) == 0 || tsHasValue(fl.ClientAuthMethods, ev)
+					score := 3
+					switch {
+					case allows && !overlap:
+						score = 0
+					case !overlap:
+						score = 1
+					case allows:
+						score = 2
+					}
+					if score < bestScore {
+						best, bestScore = fl, score
+					}
+				}
+				if best != nil {
+					c.set[authMode] = best.AuthMode
+				}
+			}
+			values = append(values, c)
+		}
+	}
+
+	// Each flow with each client auth method it allows, and with the first
+	// it does not.
+	var methods []tsRuleCase
+	if method != nil {
+		for _, fl := range m.Flows {
+			if fl.AuthMode == nil || len(fl.ClientAuthMethods) == 0 || tsFlowOf(m, fl.AuthMode) != fl {
+				continue
+			}
+			var disallowed *EnumValue
+			for _, ev := range method.Enum.Values {
+				if !tsHasValue(fl.ClientAuthMethods, ev) && disallowed == nil {
+					disallowed = ev
+				}
+			}
+			list := append(append([]*EnumValue{}, fl.ClientAuthMethods...), disallowed)
+			for _, ev := range list {
+				if ev == nil {
+					continue
+				}
+				methods = append(methods, tsRuleCase{
+					name:  authMode.Name.Snake + " " + fl.AuthMode.Value + ", " + method.Name.Snake + " " + ev.Value,
+					set:   map[*Field]*EnumValue{authMode: fl.AuthMode, method: ev},
+					empty: map[*Field]bool{},
+				})
+			}
+		}
+	}
+
+	render := func(cases []tsRuleCase, name string) []string {
+		if len(cases) == 0 {
+			return nil
+		}
+		var arr tsArr
+		for _, c := range cases {
+			obj, want := tsRuleExpect(m, samples, authMode, method, c)
+			arr = append(arr, tsObj{
+				{"name", tsRaw(tsString(c.name))},
+				{"values", obj},
+				{"want", want},
+			})
+		}
+		return tsRender(arr, 0, "const "+name+": RuleCase[] = ", ";")
+	}
+	return render(values, "valueCases"), render(methods, "methodCases")
+}
+
+// tsRuleExpect builds a rule case's configuration, filling every field
+// validation asks for except those the case leaves empty, and works out
+// the problems validate() reports for it, in its order.
+func tsRuleExpect(m *Model, samples map[*Field]tsSampleValues, authMode, method *Field, c tsRuleCase) (tsObj, tsArr) {
+	current := func(f *Field) *EnumValue {
+		if ev, ok := c.set[f]; ok {
+			return ev
+		}
+		return defaultEnum(f)
+	}
+	var flow *Flow
+	if authMode != nil {
+		flow = tsFlowOf(m, current(authMode))
+	}
+	// A method left at its default takes the flow's first when the flow
+	// does not allow the default.
+	if method != nil && flow != nil && len(flow.ClientAuthMethods) > 0 {
+		if _, ok := c.set[method]; !ok && !tsHasValue(flow.ClientAuthMethods, current(method)) {
+			c.set[method] = flow.ClientAuthMethods[0]
+		}
+	}
+
+	values := tsObj{}
+	filled := map[*Field]bool{}
+	fill := func(f *Field) {
+		if f == nil || filled[f] || c.empty[f] {
+			return
+		}
+		if _, ok := c.set[f]; ok {
+			return
+		}
+		filled[f] = true
+		values = append(values, tsKV{f.Name.Camel, tsRaw(samples[f].tsA)})
+	}
+	for _, f := range m.Fields {
+		if ev, ok := c.set[f]; ok {
+			values = append(values, tsKV{f.Name.Camel, tsRaw(tsEnumMember(ev))})
+		} else if f.Required {
+			fill(f)
+		}
+	}
+	if flow != nil {
+		for _, r := range flow.Requires {
+			fill(r)
+		}
+	}
+	for _, f := range m.Fields {
+		if f.Enum != nil && current(f) != nil {
+			for _, r := range current(f).Requires {
+				fill(r)
+			}
+		}
+	}
+
+	// What validate() reports, in its order.
+	isEmpty := func(f *Field) bool {
+		if _, ok := c.set[f]; ok || filled[f] {
+			return false
+		}
+		return f.TS.Default == `""` || f.TS.Default == "[]"
+	}
+	var want tsArr
+	problem := func(f *Field, message string) {
+		want = append(want, tsObj{
+			{"field", tsRaw(quote(f.Name.Snake))},
+			{"message", tsRaw(tsString(message))},
+		})
+	}
+	missing := map[*Field]bool{}
+	need := func(f *Field, reason string) {
+		if missing[f] || !isEmpty(f) {
+			return
+		}
+		missing[f] = true
+		problem(f, f.Name.Snake+" is required"+reason+tsWhereToSet(m, f))
+	}
+	for _, f := range m.Fields {
+		if f.Required {
+			need(f, "")
+		}
+	}
+	if flow != nil {
+		mode := current(authMode)
+		for _, r := range tsOptionalRequires(flow.Requires) {
+			need(r, " when "+authMode.Name.Snake+" is "+tsJSON(mode.Value))
+		}
+		if method != nil && len(flow.ClientAuthMethods) > 0 && !tsHasValue(flow.ClientAuthMethods, current(method)) {
+			var allowed []string
+			for _, ev := range flow.ClientAuthMethods {
+				allowed = append(allowed, tsJSON(ev.Value))
+			}
+			problem(method, method.Name.Snake+" "+tsJSON(current(method).Value)+" is not allowed when "+
+				authMode.Name.Snake+" is "+tsJSON(mode.Value)+": want one of "+strings.Join(allowed, ", "))
+		}
+	}
+	for _, f := range m.Fields {
+		if f.Enum == nil {
+			continue
+		}
+		for _, ev := range f.Enum.Values {
+			if current(f) != ev {
+				continue
+			}
+			for _, r := range tsOptionalRequires(ev.Requires) {
+				need(r, " when "+f.Name.Snake+" is "+tsJSON(ev.Value))
+			}
+		}
+	}
+	return values, want
+}
+
+// tsString spells s as a TypeScript string literal the way prettier
+// does: in double quotes, unless s holds more double than single quotes.
+func tsString(s string) string {
+	lit := tsJSON(s)
+	if strings.Count(s, `"`) <= strings.Count(s, "'") {
+		return lit
+	}
+	body := lit[1 : len(lit)-1]
+	body = strings.ReplaceAll(body, `\"`, `"`)
+	body = strings.ReplaceAll(body, "'", `\'`)
+	return "'" + body + "'"
 }

@@ -2,6 +2,7 @@
 
 #include "coyote/infra/security/config.hpp"
 
+#include <array>
 #include <ostream>
 #include <sstream>
 #include <utility>
@@ -10,6 +11,45 @@
 #include "yaml_section.hpp"
 
 namespace coyote::infra::security {
+namespace {
+
+// The client_auth_method values allowed when auth_mode is "client_credentials".
+constexpr std::array<ClientAuthMethod, 3> kClientCredentialsClientAuthMethods = {
+    ClientAuthMethod::ClientSecretBasic,
+    ClientAuthMethod::ClientSecretPost,
+    ClientAuthMethod::PrivateKeyJwt,
+};
+
+// The client_auth_method values allowed when auth_mode is "authorization_code".
+constexpr std::array<ClientAuthMethod, 3> kAuthorizationCodeClientAuthMethods = {
+    ClientAuthMethod::ClientSecretBasic,
+    ClientAuthMethod::ClientSecretPost,
+    ClientAuthMethod::PrivateKeyJwt,
+};
+
+// The client_auth_method values allowed when auth_mode is "authorization_code_pkce".
+constexpr std::array<ClientAuthMethod, 4> kAuthorizationCodePkceClientAuthMethods = {
+    ClientAuthMethod::None,
+    ClientAuthMethod::ClientSecretBasic,
+    ClientAuthMethod::ClientSecretPost,
+    ClientAuthMethod::PrivateKeyJwt,
+};
+
+// The client_auth_method values allowed when auth_mode is "jwt_bearer".
+constexpr std::array<ClientAuthMethod, 4> kJwtBearerClientAuthMethods = {
+    ClientAuthMethod::None,
+    ClientAuthMethod::ClientSecretBasic,
+    ClientAuthMethod::ClientSecretPost,
+    ClientAuthMethod::PrivateKeyJwt,
+};
+
+// The client_auth_method values allowed when auth_mode is "client_credentials_mtls".
+constexpr std::array<ClientAuthMethod, 2> kClientCredentialsMtlsClientAuthMethods = {
+    ClientAuthMethod::TlsClientAuth,
+    ClientAuthMethod::SelfSignedTlsClientAuth,
+};
+
+}  // namespace
 
 AuthClientConfigOverrides AuthClientConfigOverrides::from_env() {
   detail::EnvReader env;
@@ -162,22 +202,104 @@ std::vector<ConfigProblem> AuthClientConfig::validate() const {
   checker.url("introspection_url", introspection_url);
   checker.at_least("max_retries", max_retries, 0.0);
   if (auth_mode == AuthMode::AuthorizationCode) {
-    checker.required_when("redirect_uri", redirect_uri, "auth_mode is authorization_code");
+    checker.required_when("redirect_uri",
+                          redirect_uri,
+                          "auth_mode is \"authorization_code\"",
+                          "COYOTE_AUTH_REDIRECT_URI or authentication.redirect_uri");
   }
   if (auth_mode == AuthMode::AuthorizationCodePkce) {
-    checker.required_when("redirect_uri", redirect_uri, "auth_mode is authorization_code_pkce");
+    checker.required_when("redirect_uri",
+                          redirect_uri,
+                          "auth_mode is \"authorization_code_pkce\"",
+                          "COYOTE_AUTH_REDIRECT_URI or authentication.redirect_uri");
   }
   if (auth_mode == AuthMode::JwtBearer) {
-    checker.required_when("jwt_signing_key_path", jwt_signing_key_path, "auth_mode is jwt_bearer");
-    checker.required_when("jwt_issuer", jwt_issuer, "auth_mode is jwt_bearer");
+    checker.required_when("jwt_signing_key_path",
+                          jwt_signing_key_path,
+                          "auth_mode is \"jwt_bearer\"",
+                          "COYOTE_AUTH_JWT_KEY_PATH or authentication.jwt_signing_key_path");
+    checker.required_when("jwt_issuer",
+                          jwt_issuer,
+                          "auth_mode is \"jwt_bearer\"",
+                          "COYOTE_AUTH_JWT_ISSUER or authentication.jwt_issuer");
   }
   if (auth_mode == AuthMode::ClientCredentialsMtls) {
     checker.required_when("client_cert_path",
                           client_cert_path,
-                          "auth_mode is client_credentials_mtls");
+                          "auth_mode is \"client_credentials_mtls\"",
+                          "COYOTE_AUTH_CLIENT_CERT_PATH or authentication.client_cert_path");
     checker.required_when("client_key_path",
                           client_key_path,
-                          "auth_mode is client_credentials_mtls");
+                          "auth_mode is \"client_credentials_mtls\"",
+                          "COYOTE_AUTH_CLIENT_KEY_PATH or authentication.client_key_path");
+  }
+  if (client_auth_method == ClientAuthMethod::ClientSecretBasic) {
+    checker.required_when("client_secret",
+                          client_secret,
+                          "client_auth_method is \"client_secret_basic\"",
+                          "COYOTE_AUTH_CLIENT_SECRET or authentication.client_secret");
+  }
+  if (client_auth_method == ClientAuthMethod::ClientSecretPost) {
+    checker.required_when("client_secret",
+                          client_secret,
+                          "client_auth_method is \"client_secret_post\"",
+                          "COYOTE_AUTH_CLIENT_SECRET or authentication.client_secret");
+  }
+  if (client_auth_method == ClientAuthMethod::PrivateKeyJwt) {
+    checker.required_when("jwt_signing_key_path",
+                          jwt_signing_key_path,
+                          "client_auth_method is \"private_key_jwt\"",
+                          "COYOTE_AUTH_JWT_KEY_PATH or authentication.jwt_signing_key_path");
+  }
+  if (client_auth_method == ClientAuthMethod::TlsClientAuth) {
+    checker.required_when("client_cert_path",
+                          client_cert_path,
+                          "client_auth_method is \"tls_client_auth\"",
+                          "COYOTE_AUTH_CLIENT_CERT_PATH or authentication.client_cert_path");
+    checker.required_when("client_key_path",
+                          client_key_path,
+                          "client_auth_method is \"tls_client_auth\"",
+                          "COYOTE_AUTH_CLIENT_KEY_PATH or authentication.client_key_path");
+  }
+  if (client_auth_method == ClientAuthMethod::SelfSignedTlsClientAuth) {
+    checker.required_when("client_cert_path",
+                          client_cert_path,
+                          "client_auth_method is \"self_signed_tls_client_auth\"",
+                          "COYOTE_AUTH_CLIENT_CERT_PATH or authentication.client_cert_path");
+    checker.required_when("client_key_path",
+                          client_key_path,
+                          "client_auth_method is \"self_signed_tls_client_auth\"",
+                          "COYOTE_AUTH_CLIENT_KEY_PATH or authentication.client_key_path");
+  }
+  if (auth_mode == AuthMode::ClientCredentials) {
+    checker.allowed("client_auth_method",
+                    client_auth_method,
+                    kClientCredentialsClientAuthMethods,
+                    "auth_mode is \"client_credentials\"");
+  }
+  if (auth_mode == AuthMode::AuthorizationCode) {
+    checker.allowed("client_auth_method",
+                    client_auth_method,
+                    kAuthorizationCodeClientAuthMethods,
+                    "auth_mode is \"authorization_code\"");
+  }
+  if (auth_mode == AuthMode::AuthorizationCodePkce) {
+    checker.allowed("client_auth_method",
+                    client_auth_method,
+                    kAuthorizationCodePkceClientAuthMethods,
+                    "auth_mode is \"authorization_code_pkce\"");
+  }
+  if (auth_mode == AuthMode::JwtBearer) {
+    checker.allowed("client_auth_method",
+                    client_auth_method,
+                    kJwtBearerClientAuthMethods,
+                    "auth_mode is \"jwt_bearer\"");
+  }
+  if (auth_mode == AuthMode::ClientCredentialsMtls) {
+    checker.allowed("client_auth_method",
+                    client_auth_method,
+                    kClientCredentialsMtlsClientAuthMethods,
+                    "auth_mode is \"client_credentials_mtls\"");
   }
   return checker.take();
 }

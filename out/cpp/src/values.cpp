@@ -233,38 +233,63 @@ void print_value(std::ostream& out, std::chrono::system_clock::time_point t) {
   out << text;
 }
 
-bool is_absolute_url(std::string_view text) {
+bool is_http_url(std::string_view text) {
   for (char c : text) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
       return false;
     }
   }
   std::size_t colon = text.find("://");
-  if (colon == std::string_view::npos || colon == 0) {
+  if (colon == std::string_view::npos) {
     return false;
   }
   std::string_view scheme = text.substr(0, colon);
-  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (!alpha(scheme[0])) {
+  if (!equal_fold(scheme, "http") && !equal_fold(scheme, "https")) {
     return false;
-  }
-  for (char c : scheme) {
-    if (!alpha(c) && !digit(c) && c != '+' && c != '-' && c != '.') {
-      return false;
-    }
   }
   std::string_view rest = text.substr(colon + 3);
   std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
   std::size_t at = authority.rfind('@');
   std::string_view host = at == std::string_view::npos ? authority : authority.substr(at + 1);
-  return !host.empty() && host[0] != ':';
+  std::string_view port;
+  if (!host.empty() && host[0] == '[') {
+    // An IP literal: [v6 address] with an optional :port after it.
+    std::size_t close = host.find(']');
+    if (close == std::string_view::npos || close == 1) {
+      return false;
+    }
+    std::string_view after = host.substr(close + 1);
+    if (!after.empty() && after[0] != ':') {
+      return false;
+    }
+    port = after.empty() ? after : after.substr(1);
+    host = host.substr(0, close + 1);
+  } else if (std::size_t c = host.rfind(':'); c != std::string_view::npos) {
+    port = host.substr(c + 1);
+    host = host.substr(0, c);
+  }
+  for (char c : port) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return !host.empty();
+}
+
+void Checker::missing(const char* name, std::string message) {
+  for (const std::string& reported : missing_) {
+    if (reported == name) {
+      return;
+    }
+  }
+  missing_.emplace_back(name);
+  problems_.push_back({name, std::move(message), {}});
 }
 
 void Checker::url(const char* name, const std::string& value) {
-  if (!value.empty() && !is_absolute_url(value)) {
+  if (!value.empty() && !is_http_url(value)) {
     problems_.push_back(
-        {name, "not an absolute URL such as https://host/path: " + quote(value), {}});
+        {name, "invalid URL " + quote(value) + ": want an absolute http or https URL", {}});
   }
 }
 

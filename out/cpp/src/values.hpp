@@ -186,25 +186,52 @@ double number(std::chrono::duration<Rep, Period> value) {
   return static_cast<double>(value.count());
 }
 
-/// Reports whether text is an absolute URL: a scheme, "://", a non-empty
-/// authority, and no blanks or control characters.
-bool is_absolute_url(std::string_view text);
+/// Reports whether text is an absolute http or https URL: the scheme http
+/// or https in any case, "://", a host, an optional decimal port, and no
+/// blanks or control characters.
+bool is_http_url(std::string_view text);
 
-/// Collects the problems validate() finds, each named by its field.
+/// Collects the problems validate() finds, each named by its field. A
+/// missing field is reported once, by the first check that needs it.
 class Checker {
  public:
   template <class T>
   void required(const char* name, const T& value, std::string_view sources) {
     if (!is_set(value)) {
-      problems_.push_back({name, "required; set " + std::string(sources), {}});
+      missing(name, "required; set " + std::string(sources));
     }
   }
 
+  /// Reports name missing when condition ("auth_mode is \"jwt_bearer\"")
+  /// holds and value is not set.
   template <class T>
-  void required_when(const char* name, const T& value, std::string_view condition) {
+  void required_when(const char* name,
+                     const T& value,
+                     std::string_view condition,
+                     std::string_view sources) {
     if (!is_set(value)) {
-      problems_.push_back({name, "required when " + std::string(condition), {}});
+      missing(name, "required when " + std::string(condition) + "; set " + std::string(sources));
     }
+  }
+
+  /// Reports value when it is none of allowed, which condition
+  /// ("auth_mode is \"client_credentials\"") allows.
+  template <class Enum, std::size_t N>
+  void allowed(const char* name,
+               Enum value,
+               const std::array<Enum, N>& allowed,
+               std::string_view condition) {
+    std::string want;
+    for (std::size_t i = 0; i < N; ++i) {
+      if (allowed[i] == value) {
+        return;
+      }
+      want += (i == 0 ? "" : ", ") + quote(to_string(allowed[i]));
+    }
+    problems_.push_back({name,
+                         quote(to_string(value)) + " is not allowed when " +
+                             std::string(condition) + ": want one of " + want,
+                         {}});
   }
 
   void url(const char* name, const std::string& value);
@@ -231,7 +258,10 @@ class Checker {
   template <class T>
   void bound(const char* name, const char* relation, const T& value, double limit);
 
+  void missing(const char* name, std::string message);
+
   std::vector<ConfigProblem> problems_;
+  std::vector<std::string> missing_;
 };
 
 /// "must be at least 0, got -1": numbers as to_string() prints them.

@@ -18,8 +18,16 @@ YamlSection::YamlSection(std::string_view yaml, std::string source, std::string 
     fail(source_, "not valid YAML: " + e.msg, location(e.mark));
   }
   const YAML::Node& top = document;
-  if (!top.IsMap() || !top[root_].IsDefined()) {
-    fail(source_, "no top-level \"" + root_ + ":\" mapping");
+  if (top.IsNull()) {
+    return;  // an empty document sets nothing
+  }
+  if (!top.IsMap()) {
+    fail(source_,
+         "want a mapping with the key \"" + root_ + "\", not a single value or a list",
+         location(top.Mark()));
+  }
+  if (!top[root_].IsDefined()) {
+    return;  // the other sections of the file belong to other components
   }
   section_ = top[root_];
   if (!section_.IsNull() && !section_.IsMap()) {

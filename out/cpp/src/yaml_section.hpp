@@ -24,8 +24,11 @@ namespace coyote::infra::security::detail {
 /// once, including the keys no field has.
 class YamlSection {
  public:
-  /// Parses yaml; source names it in messages (a file name). Throws
-  /// ConfigError when the document does not parse or has no root mapping.
+  /// Parses yaml; source names it in messages (a file name). A document
+  /// that is empty or has no root key sets nothing: the file may hold only
+  /// the sections of other components. Throws ConfigError when the
+  /// document does not parse, is not a mapping, or its root key does not
+  /// hold one.
   YamlSection(std::string_view yaml, std::string source, std::string root);
 
   /// Sets out from the key's value; leaves it unset when the key is absent
@@ -33,6 +36,9 @@ class YamlSection {
   template <class T>
   void read(const char* key, std::optional<T>& out) {
     known_.insert(key);
+    if (!section_.IsMap()) {
+      return;
+    }
     const YAML::Node& section = section_;
     const YAML::Node node = section[key];
     if (!node.IsDefined() || node.IsNull()) {

@@ -29,6 +29,12 @@ std::optional<ConfigError> env_error() {
   return std::nullopt;
 }
 
+// The names of the problems that loading the environment reports.
+std::vector<std::string> env_problem_names() {
+  const std::optional<ConfigError> error = env_error();
+  return error ? names(error->problems()) : std::vector<std::string>{};
+}
+
 // The ConfigError that loading yaml throws, if any.
 std::optional<ConfigError> yaml_error(const char* yaml) {
   try {
@@ -46,11 +52,21 @@ std::string write_file(const std::string& name, const std::string& text) {
   return path;
 }
 
+// The problems, one "name: message" line each.
+std::string problem_text(const std::vector<ConfigProblem>& problems) {
+  std::string out;
+  for (const ConfigProblem& problem : problems) {
+    out += problem.to_string() + "\n";
+  }
+  return out;
+}
+
 // A configuration that validate() accepts.
 AuthClientConfig valid_config() {
   AuthClientConfig config;
   config.server_url = "https://code.example.com/server-url";
   config.client_id = "client-id-from-code";
+  config.client_secret = SecretString{"s3cr3t-client-secret-from-code"};
   return config;
 }
 
@@ -150,7 +166,65 @@ TEST_F(ConfigTest, LoadsEveryFieldFromTheEnvironment) {
 }
 
 TEST_F(ConfigTest, UnsetAndEmptyVariablesSetNothing) {
+  const AuthClientConfigOverrides unset = AuthClientConfigOverrides::from_env();
+  EXPECT_FALSE(unset.server_url.has_value());
+  EXPECT_FALSE(unset.client_id.has_value());
+  EXPECT_FALSE(unset.client_secret.has_value());
+  EXPECT_FALSE(unset.auth_mode.has_value());
+  EXPECT_FALSE(unset.client_auth_method.has_value());
+  EXPECT_FALSE(unset.default_scopes.has_value());
+  EXPECT_FALSE(unset.auto_refresh.has_value());
+  EXPECT_FALSE(unset.refresh_buffer_seconds.has_value());
+  EXPECT_FALSE(unset.timeout_ms.has_value());
+  EXPECT_FALSE(unset.verify_ssl.has_value());
+  EXPECT_FALSE(unset.client_cert_path.has_value());
+  EXPECT_FALSE(unset.client_key_path.has_value());
+  EXPECT_FALSE(unset.ca_cert_path.has_value());
+  EXPECT_FALSE(unset.jwt_signing_key_path.has_value());
+  EXPECT_FALSE(unset.jwt_algorithm.has_value());
+  EXPECT_FALSE(unset.jwt_key_id.has_value());
+  EXPECT_FALSE(unset.jwt_issuer.has_value());
+  EXPECT_FALSE(unset.jwt_audience.has_value());
+  EXPECT_FALSE(unset.jwt_lifetime_seconds.has_value());
+  EXPECT_FALSE(unset.redirect_uri.has_value());
+  EXPECT_FALSE(unset.token_url.has_value());
+  EXPECT_FALSE(unset.authorization_url.has_value());
+  EXPECT_FALSE(unset.revocation_url.has_value());
+  EXPECT_FALSE(unset.introspection_url.has_value());
+  EXPECT_FALSE(unset.discovery.has_value());
+  EXPECT_FALSE(unset.revoke_on_close.has_value());
+  EXPECT_FALSE(unset.max_retries.has_value());
+  EXPECT_FALSE(unset.token_storage_path.has_value());
+  EXPECT_FALSE(unset.token_storage_key.has_value());
   Set("COYOTE_AUTH_SERVER_URL", "");
+  Set("COYOTE_AUTH_CLIENT_ID", "");
+  Set("COYOTE_AUTH_CLIENT_SECRET", "");
+  Set("COYOTE_AUTH_MODE", "");
+  Set("COYOTE_AUTH_CLIENT_AUTH_METHOD", "");
+  Set("COYOTE_AUTH_DEFAULT_SCOPES", "");
+  Set("COYOTE_AUTH_AUTO_REFRESH", "");
+  Set("COYOTE_AUTH_REFRESH_BUFFER_SECONDS", "");
+  Set("COYOTE_AUTH_TIMEOUT_MS", "");
+  Set("COYOTE_AUTH_VERIFY_SSL", "");
+  Set("COYOTE_AUTH_CLIENT_CERT_PATH", "");
+  Set("COYOTE_AUTH_CLIENT_KEY_PATH", "");
+  Set("COYOTE_AUTH_CA_CERT_PATH", "");
+  Set("COYOTE_AUTH_JWT_KEY_PATH", "");
+  Set("COYOTE_AUTH_JWT_ALGORITHM", "");
+  Set("COYOTE_AUTH_JWT_KEY_ID", "");
+  Set("COYOTE_AUTH_JWT_ISSUER", "");
+  Set("COYOTE_AUTH_JWT_AUDIENCE", "");
+  Set("COYOTE_AUTH_JWT_LIFETIME_SECONDS", "");
+  Set("COYOTE_AUTH_REDIRECT_URI", "");
+  Set("COYOTE_AUTH_TOKEN_URL", "");
+  Set("COYOTE_AUTH_AUTHORIZATION_URL", "");
+  Set("COYOTE_AUTH_REVOCATION_URL", "");
+  Set("COYOTE_AUTH_INTROSPECTION_URL", "");
+  Set("COYOTE_AUTH_DISCOVERY", "");
+  Set("COYOTE_AUTH_REVOKE_ON_CLOSE", "");
+  Set("COYOTE_AUTH_MAX_RETRIES", "");
+  Set("COYOTE_AUTH_TOKEN_STORAGE_PATH", "");
+  Set("COYOTE_AUTH_TOKEN_STORAGE_KEY", "");
   const AuthClientConfigOverrides overrides = AuthClientConfigOverrides::from_env();
   EXPECT_FALSE(overrides.server_url.has_value());
   EXPECT_FALSE(overrides.client_id.has_value());
@@ -298,6 +372,34 @@ TEST_F(ConfigTest, InvalidEnumVariableNamesItAndTheAllowedValues) {
   EXPECT_TRUE(contains(what, "client_credentials_mtls")) << what;
 }
 
+TEST_F(ConfigTest, EnumValuesMatchTheSpecExactly) {
+  Set("COYOTE_AUTH_MODE", "CLIENT_CREDENTIALS");
+  EXPECT_EQ(env_problem_names(), only("COYOTE_AUTH_MODE"));
+  Set("COYOTE_AUTH_MODE", "authorization_code_pkce");
+  EXPECT_EQ(env_problem_names(), std::vector<std::string>{});
+  Set("COYOTE_AUTH_MODE", "authorization_code_pkce ");
+  EXPECT_EQ(env_problem_names(), only("COYOTE_AUTH_MODE"));
+  Set("COYOTE_AUTH_MODE", "");
+  EXPECT_TRUE(yaml_error("authentication:\n  auth_mode: CLIENT_CREDENTIALS\n").has_value());
+  Set("COYOTE_AUTH_CLIENT_AUTH_METHOD", "CLIENT_SECRET_BASIC");
+  EXPECT_EQ(env_problem_names(), only("COYOTE_AUTH_CLIENT_AUTH_METHOD"));
+  Set("COYOTE_AUTH_CLIENT_AUTH_METHOD", "private_key_jwt");
+  EXPECT_EQ(env_problem_names(), std::vector<std::string>{});
+  Set("COYOTE_AUTH_CLIENT_AUTH_METHOD", "private_key_jwt ");
+  EXPECT_EQ(env_problem_names(), only("COYOTE_AUTH_CLIENT_AUTH_METHOD"));
+  Set("COYOTE_AUTH_CLIENT_AUTH_METHOD", "");
+  EXPECT_TRUE(
+      yaml_error("authentication:\n  client_auth_method: CLIENT_SECRET_BASIC\n").has_value());
+  Set("COYOTE_AUTH_JWT_ALGORITHM", "rs256");
+  EXPECT_EQ(env_problem_names(), only("COYOTE_AUTH_JWT_ALGORITHM"));
+  Set("COYOTE_AUTH_JWT_ALGORITHM", "ES256");
+  EXPECT_EQ(env_problem_names(), std::vector<std::string>{});
+  Set("COYOTE_AUTH_JWT_ALGORITHM", "ES256 ");
+  EXPECT_EQ(env_problem_names(), only("COYOTE_AUTH_JWT_ALGORITHM"));
+  Set("COYOTE_AUTH_JWT_ALGORITHM", "");
+  EXPECT_TRUE(yaml_error("authentication:\n  jwt_algorithm: rs256\n").has_value());
+}
+
 TEST_F(ConfigTest, BooleansAcceptTrueFalseOneZeroYesNoInAnyCase) {
   for (const char* text : {"true", "TRUE", "1", "yes", "Yes"}) {
     Set("COYOTE_AUTH_AUTO_REFRESH", text);
@@ -349,10 +451,51 @@ TEST_F(ConfigTest, UnknownYamlKeysAreNamed) {
   EXPECT_TRUE(contains(error->what(), "unknown key")) << error->what();
 }
 
-TEST_F(ConfigTest, YamlWithoutTheRootKeyIsAnError) {
-  const std::optional<ConfigError> error = yaml_error("other:\n  key: 1\n");
-  ASSERT_TRUE(error.has_value());
-  EXPECT_TRUE(contains(error->what(), "\"authentication:\"")) << error->what();
+TEST_F(ConfigTest, YamlWithoutTheRootKeySetsNothing) {
+  // Other components keep their own sections in the same file.
+  for (const char* yaml : {"other:\n  key: 1\n", "", "# only a comment\n"}) {
+    EXPECT_FALSE(yaml_error(yaml).has_value()) << yaml;
+  }
+  const AuthClientConfigOverrides overrides =
+      AuthClientConfigOverrides::from_yaml("other:\n  key: 1\n", "auth.yaml");
+  EXPECT_FALSE(overrides.server_url.has_value());
+  EXPECT_FALSE(overrides.client_id.has_value());
+  EXPECT_FALSE(overrides.client_secret.has_value());
+  EXPECT_FALSE(overrides.auth_mode.has_value());
+  EXPECT_FALSE(overrides.client_auth_method.has_value());
+  EXPECT_FALSE(overrides.default_scopes.has_value());
+  EXPECT_FALSE(overrides.auto_refresh.has_value());
+  EXPECT_FALSE(overrides.refresh_buffer_seconds.has_value());
+  EXPECT_FALSE(overrides.timeout_ms.has_value());
+  EXPECT_FALSE(overrides.verify_ssl.has_value());
+  EXPECT_FALSE(overrides.client_cert_path.has_value());
+  EXPECT_FALSE(overrides.client_key_path.has_value());
+  EXPECT_FALSE(overrides.ca_cert_path.has_value());
+  EXPECT_FALSE(overrides.jwt_signing_key_path.has_value());
+  EXPECT_FALSE(overrides.jwt_algorithm.has_value());
+  EXPECT_FALSE(overrides.jwt_key_id.has_value());
+  EXPECT_FALSE(overrides.jwt_issuer.has_value());
+  EXPECT_FALSE(overrides.jwt_audience.has_value());
+  EXPECT_FALSE(overrides.jwt_lifetime_seconds.has_value());
+  EXPECT_FALSE(overrides.redirect_uri.has_value());
+  EXPECT_FALSE(overrides.token_url.has_value());
+  EXPECT_FALSE(overrides.authorization_url.has_value());
+  EXPECT_FALSE(overrides.revocation_url.has_value());
+  EXPECT_FALSE(overrides.introspection_url.has_value());
+  EXPECT_FALSE(overrides.discovery.has_value());
+  EXPECT_FALSE(overrides.revoke_on_close.has_value());
+  EXPECT_FALSE(overrides.max_retries.has_value());
+  EXPECT_FALSE(overrides.token_storage_path.has_value());
+  EXPECT_FALSE(overrides.token_storage_key.has_value());
+  const std::string path = write_file("coyote_other_sections.yaml", "other:\n  key: 1\n");
+  EXPECT_EQ(AuthClientConfig::from_yaml_file(path).to_string(), AuthClientConfig().to_string());
+}
+
+TEST_F(ConfigTest, YamlThatIsNoMappingIsAnError) {
+  EXPECT_TRUE(yaml_error("- a\n- b\n").has_value());
+  EXPECT_TRUE(yaml_error("just text\n").has_value());
+  EXPECT_TRUE(yaml_error("authentication: 1\n").has_value());
+  EXPECT_TRUE(yaml_error("authentication: [a]\n").has_value());
 }
 
 TEST_F(ConfigTest, MalformedYamlIsAnError) {
@@ -397,9 +540,10 @@ TEST_F(ConfigTest, ErrorsNeverShowSecrets) {
 TEST_F(ConfigTest, ValidationNamesEveryMissingField) {
   const AuthClientConfig config;
   const std::vector<std::string> got = names(config.validate());
-  EXPECT_EQ(got.size(), 2u);
+  EXPECT_EQ(got.size(), 3u);
   EXPECT_TRUE(has(got, "server_url"));
   EXPECT_TRUE(has(got, "client_id"));
+  EXPECT_TRUE(has(got, "client_secret"));
   EXPECT_FALSE(config.is_valid());
   try {
     config.check();
@@ -419,61 +563,226 @@ TEST_F(ConfigTest, ValidConfigurationHasNoProblems) {
 TEST_F(ConfigTest, AuthorizationCodeAuthModeNeedsItsFields) {
   AuthClientConfig config = valid_config();
   config.auth_mode = AuthMode::AuthorizationCode;
-  const std::vector<ConfigProblem> problems = config.validate();
-  const std::vector<std::string> got = names(problems);
-  EXPECT_EQ(got.size(), 1u);
-  EXPECT_TRUE(has(got, "redirect_uri"));
-  for (const ConfigProblem& problem : problems) {
-    EXPECT_EQ(problem.message, "required when auth_mode is authorization_code");
-  }
+  config.redirect_uri = std::string{};
+  EXPECT_EQ(problem_text(config.validate()),
+            "redirect_uri: required when auth_mode is \"authorization_code\"; set "
+            "COYOTE_AUTH_REDIRECT_URI or authentication.redirect_uri\n");
   config.redirect_uri = "https://code.example.com/redirect-uri";
-  EXPECT_TRUE(config.is_valid());
+  EXPECT_EQ(problem_text(config.validate()), "");
 }
 
 TEST_F(ConfigTest, AuthorizationCodePkceAuthModeNeedsItsFields) {
   AuthClientConfig config = valid_config();
   config.auth_mode = AuthMode::AuthorizationCodePkce;
-  const std::vector<ConfigProblem> problems = config.validate();
-  const std::vector<std::string> got = names(problems);
-  EXPECT_EQ(got.size(), 1u);
-  EXPECT_TRUE(has(got, "redirect_uri"));
-  for (const ConfigProblem& problem : problems) {
-    EXPECT_EQ(problem.message, "required when auth_mode is authorization_code_pkce");
-  }
+  config.redirect_uri = std::string{};
+  EXPECT_EQ(problem_text(config.validate()),
+            "redirect_uri: required when auth_mode is \"authorization_code_pkce\"; set "
+            "COYOTE_AUTH_REDIRECT_URI or authentication.redirect_uri\n");
   config.redirect_uri = "https://code.example.com/redirect-uri";
-  EXPECT_TRUE(config.is_valid());
+  EXPECT_EQ(problem_text(config.validate()), "");
 }
 
 TEST_F(ConfigTest, JwtBearerAuthModeNeedsItsFields) {
   AuthClientConfig config = valid_config();
   config.auth_mode = AuthMode::JwtBearer;
-  const std::vector<ConfigProblem> problems = config.validate();
-  const std::vector<std::string> got = names(problems);
-  EXPECT_EQ(got.size(), 2u);
-  EXPECT_TRUE(has(got, "jwt_signing_key_path"));
-  EXPECT_TRUE(has(got, "jwt_issuer"));
-  for (const ConfigProblem& problem : problems) {
-    EXPECT_EQ(problem.message, "required when auth_mode is jwt_bearer");
-  }
+  config.jwt_signing_key_path = std::string{};
+  config.jwt_issuer = std::string{};
+  EXPECT_EQ(problem_text(config.validate()),
+            "jwt_signing_key_path: required when auth_mode is \"jwt_bearer\"; set "
+            "COYOTE_AUTH_JWT_KEY_PATH or authentication.jwt_signing_key_path\n"
+            "jwt_issuer: required when auth_mode is \"jwt_bearer\"; set COYOTE_AUTH_JWT_ISSUER "
+            "or authentication.jwt_issuer\n");
   config.jwt_signing_key_path = "/etc/coyote/code/jwt-signing-key-path.pem";
   config.jwt_issuer = "jwt-issuer-from-code";
-  EXPECT_TRUE(config.is_valid());
+  EXPECT_EQ(problem_text(config.validate()), "");
 }
 
 TEST_F(ConfigTest, ClientCredentialsMtlsAuthModeNeedsItsFields) {
   AuthClientConfig config = valid_config();
   config.auth_mode = AuthMode::ClientCredentialsMtls;
-  const std::vector<ConfigProblem> problems = config.validate();
-  const std::vector<std::string> got = names(problems);
-  EXPECT_EQ(got.size(), 2u);
-  EXPECT_TRUE(has(got, "client_cert_path"));
-  EXPECT_TRUE(has(got, "client_key_path"));
-  for (const ConfigProblem& problem : problems) {
-    EXPECT_EQ(problem.message, "required when auth_mode is client_credentials_mtls");
-  }
+  config.client_cert_path = std::string{};
+  config.client_key_path = std::string{};
+  EXPECT_EQ(problem_text(config.validate()),
+            "client_cert_path: required when auth_mode is \"client_credentials_mtls\"; set "
+            "COYOTE_AUTH_CLIENT_CERT_PATH or authentication.client_cert_path\n"
+            "client_key_path: required when auth_mode is \"client_credentials_mtls\"; set "
+            "COYOTE_AUTH_CLIENT_KEY_PATH or authentication.client_key_path\n"
+            "client_auth_method: \"client_secret_basic\" is not allowed when auth_mode is "
+            "\"client_credentials_mtls\": want one of \"tls_client_auth\", "
+            "\"self_signed_tls_client_auth\"\n");
   config.client_cert_path = "/etc/coyote/code/client-cert-path.pem";
   config.client_key_path = "/etc/coyote/code/client-key-path.pem";
-  EXPECT_TRUE(config.is_valid());
+  EXPECT_EQ(problem_text(config.validate()),
+            "client_auth_method: \"client_secret_basic\" is not allowed when auth_mode is "
+            "\"client_credentials_mtls\": want one of \"tls_client_auth\", "
+            "\"self_signed_tls_client_auth\"\n");
+}
+
+TEST_F(ConfigTest, ClientSecretBasicClientAuthMethodNeedsItsFields) {
+  AuthClientConfig config = valid_config();
+  config.client_auth_method = ClientAuthMethod::ClientSecretBasic;
+  config.client_secret = SecretString{};
+  EXPECT_EQ(problem_text(config.validate()),
+            "client_secret: required when client_auth_method is \"client_secret_basic\"; set "
+            "COYOTE_AUTH_CLIENT_SECRET or authentication.client_secret\n");
+  config.client_secret = SecretString{"s3cr3t-client-secret-from-code"};
+  EXPECT_EQ(problem_text(config.validate()), "");
+}
+
+TEST_F(ConfigTest, ClientSecretPostClientAuthMethodNeedsItsFields) {
+  AuthClientConfig config = valid_config();
+  config.client_auth_method = ClientAuthMethod::ClientSecretPost;
+  config.client_secret = SecretString{};
+  EXPECT_EQ(problem_text(config.validate()),
+            "client_secret: required when client_auth_method is \"client_secret_post\"; set "
+            "COYOTE_AUTH_CLIENT_SECRET or authentication.client_secret\n");
+  config.client_secret = SecretString{"s3cr3t-client-secret-from-code"};
+  EXPECT_EQ(problem_text(config.validate()), "");
+}
+
+TEST_F(ConfigTest, PrivateKeyJwtClientAuthMethodNeedsItsFields) {
+  AuthClientConfig config = valid_config();
+  config.client_auth_method = ClientAuthMethod::PrivateKeyJwt;
+  config.jwt_signing_key_path = std::string{};
+  EXPECT_EQ(problem_text(config.validate()),
+            "jwt_signing_key_path: required when client_auth_method is \"private_key_jwt\"; set "
+            "COYOTE_AUTH_JWT_KEY_PATH or authentication.jwt_signing_key_path\n");
+  config.jwt_signing_key_path = "/etc/coyote/code/jwt-signing-key-path.pem";
+  EXPECT_EQ(problem_text(config.validate()), "");
+}
+
+TEST_F(ConfigTest, TlsClientAuthClientAuthMethodNeedsItsFields) {
+  AuthClientConfig config = valid_config();
+  config.client_auth_method = ClientAuthMethod::TlsClientAuth;
+  config.client_cert_path = std::string{};
+  config.client_key_path = std::string{};
+  EXPECT_EQ(problem_text(config.validate()),
+            "client_cert_path: required when client_auth_method is \"tls_client_auth\"; set "
+            "COYOTE_AUTH_CLIENT_CERT_PATH or authentication.client_cert_path\n"
+            "client_key_path: required when client_auth_method is \"tls_client_auth\"; set "
+            "COYOTE_AUTH_CLIENT_KEY_PATH or authentication.client_key_path\n"
+            "client_auth_method: \"tls_client_auth\" is not allowed when auth_mode is "
+            "\"client_credentials\": want one of \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+  config.client_cert_path = "/etc/coyote/code/client-cert-path.pem";
+  config.client_key_path = "/etc/coyote/code/client-key-path.pem";
+  EXPECT_EQ(problem_text(config.validate()),
+            "client_auth_method: \"tls_client_auth\" is not allowed when auth_mode is "
+            "\"client_credentials\": want one of \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+}
+
+TEST_F(ConfigTest, SelfSignedTlsClientAuthClientAuthMethodNeedsItsFields) {
+  AuthClientConfig config = valid_config();
+  config.client_auth_method = ClientAuthMethod::SelfSignedTlsClientAuth;
+  config.client_cert_path = std::string{};
+  config.client_key_path = std::string{};
+  EXPECT_EQ(problem_text(config.validate()),
+            "client_cert_path: required when client_auth_method is "
+            "\"self_signed_tls_client_auth\"; set COYOTE_AUTH_CLIENT_CERT_PATH or "
+            "authentication.client_cert_path\n"
+            "client_key_path: required when client_auth_method is "
+            "\"self_signed_tls_client_auth\"; set COYOTE_AUTH_CLIENT_KEY_PATH or "
+            "authentication.client_key_path\n"
+            "client_auth_method: \"self_signed_tls_client_auth\" is not allowed when auth_mode "
+            "is \"client_credentials\": want one of \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+  config.client_cert_path = "/etc/coyote/code/client-cert-path.pem";
+  config.client_key_path = "/etc/coyote/code/client-key-path.pem";
+  EXPECT_EQ(problem_text(config.validate()),
+            "client_auth_method: \"self_signed_tls_client_auth\" is not allowed when auth_mode "
+            "is \"client_credentials\": want one of \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+}
+
+TEST_F(ConfigTest, ClientAuthMethodMustBeOneTheAuthModeAllows) {
+  AuthClientConfig base = valid_config();
+  base.client_secret = SecretString{"s3cr3t-client-secret-from-code"};
+  base.client_cert_path = "/etc/coyote/code/client-cert-path.pem";
+  base.client_key_path = "/etc/coyote/code/client-key-path.pem";
+  base.jwt_signing_key_path = "/etc/coyote/code/jwt-signing-key-path.pem";
+  base.jwt_issuer = "jwt-issuer-from-code";
+  base.redirect_uri = "https://code.example.com/redirect-uri";
+  // The problems of base with the auth mode and the method.
+  const auto allowed = [&base](AuthMode mode, ClientAuthMethod method) {
+    AuthClientConfig config = base;
+    config.auth_mode = mode;
+    config.client_auth_method = method;
+    return problem_text(config.validate());
+  };
+  EXPECT_EQ(allowed(AuthMode::ClientCredentials, ClientAuthMethod::ClientSecretBasic), "");
+  EXPECT_EQ(allowed(AuthMode::ClientCredentials, ClientAuthMethod::ClientSecretPost), "");
+  EXPECT_EQ(allowed(AuthMode::ClientCredentials, ClientAuthMethod::PrivateKeyJwt), "");
+  EXPECT_EQ(allowed(AuthMode::ClientCredentials, ClientAuthMethod::TlsClientAuth),
+            "client_auth_method: \"tls_client_auth\" is not allowed when auth_mode is "
+            "\"client_credentials\": want one of \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+  EXPECT_EQ(allowed(AuthMode::ClientCredentials, ClientAuthMethod::SelfSignedTlsClientAuth),
+            "client_auth_method: \"self_signed_tls_client_auth\" is not allowed when auth_mode "
+            "is \"client_credentials\": want one of \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+  EXPECT_EQ(allowed(AuthMode::ClientCredentials, ClientAuthMethod::None),
+            "client_auth_method: \"none\" is not allowed when auth_mode is "
+            "\"client_credentials\": want one of \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+  EXPECT_EQ(allowed(AuthMode::AuthorizationCode, ClientAuthMethod::ClientSecretBasic), "");
+  EXPECT_EQ(allowed(AuthMode::AuthorizationCode, ClientAuthMethod::ClientSecretPost), "");
+  EXPECT_EQ(allowed(AuthMode::AuthorizationCode, ClientAuthMethod::PrivateKeyJwt), "");
+  EXPECT_EQ(allowed(AuthMode::AuthorizationCode, ClientAuthMethod::TlsClientAuth),
+            "client_auth_method: \"tls_client_auth\" is not allowed when auth_mode is "
+            "\"authorization_code\": want one of \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+  EXPECT_EQ(allowed(AuthMode::AuthorizationCode, ClientAuthMethod::SelfSignedTlsClientAuth),
+            "client_auth_method: \"self_signed_tls_client_auth\" is not allowed when auth_mode "
+            "is \"authorization_code\": want one of \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+  EXPECT_EQ(allowed(AuthMode::AuthorizationCode, ClientAuthMethod::None),
+            "client_auth_method: \"none\" is not allowed when auth_mode is "
+            "\"authorization_code\": want one of \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+  EXPECT_EQ(allowed(AuthMode::AuthorizationCodePkce, ClientAuthMethod::ClientSecretBasic), "");
+  EXPECT_EQ(allowed(AuthMode::AuthorizationCodePkce, ClientAuthMethod::ClientSecretPost), "");
+  EXPECT_EQ(allowed(AuthMode::AuthorizationCodePkce, ClientAuthMethod::PrivateKeyJwt), "");
+  EXPECT_EQ(allowed(AuthMode::AuthorizationCodePkce, ClientAuthMethod::TlsClientAuth),
+            "client_auth_method: \"tls_client_auth\" is not allowed when auth_mode is "
+            "\"authorization_code_pkce\": want one of \"none\", \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+  EXPECT_EQ(allowed(AuthMode::AuthorizationCodePkce, ClientAuthMethod::SelfSignedTlsClientAuth),
+            "client_auth_method: \"self_signed_tls_client_auth\" is not allowed when auth_mode "
+            "is \"authorization_code_pkce\": want one of \"none\", \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+  EXPECT_EQ(allowed(AuthMode::AuthorizationCodePkce, ClientAuthMethod::None), "");
+  EXPECT_EQ(allowed(AuthMode::JwtBearer, ClientAuthMethod::ClientSecretBasic), "");
+  EXPECT_EQ(allowed(AuthMode::JwtBearer, ClientAuthMethod::ClientSecretPost), "");
+  EXPECT_EQ(allowed(AuthMode::JwtBearer, ClientAuthMethod::PrivateKeyJwt), "");
+  EXPECT_EQ(allowed(AuthMode::JwtBearer, ClientAuthMethod::TlsClientAuth),
+            "client_auth_method: \"tls_client_auth\" is not allowed when auth_mode is "
+            "\"jwt_bearer\": want one of \"none\", \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+  EXPECT_EQ(allowed(AuthMode::JwtBearer, ClientAuthMethod::SelfSignedTlsClientAuth),
+            "client_auth_method: \"self_signed_tls_client_auth\" is not allowed when auth_mode "
+            "is \"jwt_bearer\": want one of \"none\", \"client_secret_basic\", "
+            "\"client_secret_post\", \"private_key_jwt\"\n");
+  EXPECT_EQ(allowed(AuthMode::JwtBearer, ClientAuthMethod::None), "");
+  EXPECT_EQ(allowed(AuthMode::ClientCredentialsMtls, ClientAuthMethod::ClientSecretBasic),
+            "client_auth_method: \"client_secret_basic\" is not allowed when auth_mode is "
+            "\"client_credentials_mtls\": want one of \"tls_client_auth\", "
+            "\"self_signed_tls_client_auth\"\n");
+  EXPECT_EQ(allowed(AuthMode::ClientCredentialsMtls, ClientAuthMethod::ClientSecretPost),
+            "client_auth_method: \"client_secret_post\" is not allowed when auth_mode is "
+            "\"client_credentials_mtls\": want one of \"tls_client_auth\", "
+            "\"self_signed_tls_client_auth\"\n");
+  EXPECT_EQ(allowed(AuthMode::ClientCredentialsMtls, ClientAuthMethod::PrivateKeyJwt),
+            "client_auth_method: \"private_key_jwt\" is not allowed when auth_mode is "
+            "\"client_credentials_mtls\": want one of \"tls_client_auth\", "
+            "\"self_signed_tls_client_auth\"\n");
+  EXPECT_EQ(allowed(AuthMode::ClientCredentialsMtls, ClientAuthMethod::TlsClientAuth), "");
+  EXPECT_EQ(allowed(AuthMode::ClientCredentialsMtls, ClientAuthMethod::SelfSignedTlsClientAuth),
+            "");
+  EXPECT_EQ(allowed(AuthMode::ClientCredentialsMtls, ClientAuthMethod::None),
+            "client_auth_method: \"none\" is not allowed when auth_mode is "
+            "\"client_credentials_mtls\": want one of \"tls_client_auth\", "
+            "\"self_signed_tls_client_auth\"\n");
 }
 
 TEST_F(ConfigTest, ValidationNamesMalformedUrls) {
@@ -493,11 +802,35 @@ TEST_F(ConfigTest, ValidationNamesMalformedUrls) {
   EXPECT_TRUE(has(got, "revocation_url"));
   EXPECT_TRUE(has(got, "introspection_url"));
 
+  for (const char* url : {"http://127.0.0.1:8080/oauth2/token",
+                          "https://auth.example.com",
+                          "HTTPS://auth.example.com/token?x=1#f",
+                          "https://user@auth.example.com:443/",
+                          "http://[::1]:8080/token"}) {
+    config = valid_config();
+    config.server_url = url;
+    EXPECT_TRUE(config.is_valid()) << url;
+  }
+  for (const char* url : {"https://",
+                          "ftp://auth.example.com/token",
+                          "file:///etc/passwd",
+                          "auth.example.com/token",
+                          "/oauth2/token",
+                          "mailto:ops@example.com",
+                          "https:/auth.example.com",
+                          "https://auth.example.com:port/",
+                          "https://user@/token",
+                          "https://auth example.com/"}) {
+    config = valid_config();
+    config.server_url = url;
+    EXPECT_EQ(names(config.validate()), only("server_url")) << url;
+  }
+
   config = valid_config();
-  config.server_url = "http://127.0.0.1:8080/oauth2/token";
-  EXPECT_TRUE(config.is_valid());
-  config.server_url = "https://";
-  EXPECT_FALSE(config.is_valid());
+  config.server_url = "ftp://auth.example.com/token";
+  EXPECT_EQ(problem_text(config.validate()),
+            "server_url: invalid URL \"ftp://auth.example.com/token\": want an absolute http or "
+            "https URL\n");
 }
 
 TEST_F(ConfigTest, ValidationNamesValuesOutOfRange) {

@@ -56,6 +56,12 @@ TEST_F(ModeTest, InvalidModeNamesTheVariableAndTheModes) {
   }
 }
 
+TEST_F(ModeTest, ModesMatchTheSpecExactly) {
+  Set("MODE", "REAL");
+  EXPECT_THROW(runtime_mode_from_env(), ConfigError);
+  EXPECT_FALSE(runtime_mode_from_string("REAL").has_value());
+}
+
 TEST_F(ModeTest, ModesRoundTrip) {
   for (RuntimeMode mode : kRuntimeModeValues) {
     EXPECT_EQ(runtime_mode_from_string(to_string(mode)), mode);

@@ -473,8 +473,10 @@ namespace Coyote.Infra.Security
         }
 
         /// <summary>
-        /// Checks the configuration: required fields, URL syntax, bounds, and the fields the
-        /// flow of the selected auth mode needs.
+        /// Checks the configuration: required fields, URL syntax (an absolute http or https URL
+        /// with a host), enum members, bounds, the fields the flow of the selected auth mode
+        /// and the selected enum values need, and that the flow of the selected auth mode
+        /// allows the selected client authentication method.
         /// </summary>
         /// <returns>Every problem, each naming its field; empty when the configuration is valid.</returns>
         public IReadOnlyList<string> Validate()
@@ -483,42 +485,57 @@ namespace Coyote.Infra.Security
 
             if (string.IsNullOrEmpty(ServerUrl))
             {
-                problems.Add("server_url is required (set COYOTE_AUTH_SERVER_URL)");
+                problems.Add("server_url is required (set server_url or COYOTE_AUTH_SERVER_URL)");
             }
 
             if (string.IsNullOrEmpty(ClientId))
             {
-                problems.Add("client_id is required (set COYOTE_AUTH_CLIENT_ID)");
+                problems.Add("client_id is required (set client_id or COYOTE_AUTH_CLIENT_ID)");
             }
 
             if (!string.IsNullOrEmpty(ServerUrl) && !ConfigText.IsHttpUrl(ServerUrl))
             {
-                problems.Add("server_url: " + ConfigText.Quote(ServerUrl) + " is not an absolute http or https URL");
+                problems.Add("server_url: invalid URL " + ConfigText.Quote(ServerUrl) + ": want an absolute http or https URL");
             }
 
             if (!string.IsNullOrEmpty(RedirectUri) && !ConfigText.IsHttpUrl(RedirectUri))
             {
-                problems.Add("redirect_uri: " + ConfigText.Quote(RedirectUri) + " is not an absolute http or https URL");
+                problems.Add("redirect_uri: invalid URL " + ConfigText.Quote(RedirectUri) + ": want an absolute http or https URL");
             }
 
             if (!string.IsNullOrEmpty(TokenUrl) && !ConfigText.IsHttpUrl(TokenUrl))
             {
-                problems.Add("token_url: " + ConfigText.Quote(TokenUrl) + " is not an absolute http or https URL");
+                problems.Add("token_url: invalid URL " + ConfigText.Quote(TokenUrl) + ": want an absolute http or https URL");
             }
 
             if (!string.IsNullOrEmpty(AuthorizationUrl) && !ConfigText.IsHttpUrl(AuthorizationUrl))
             {
-                problems.Add("authorization_url: " + ConfigText.Quote(AuthorizationUrl) + " is not an absolute http or https URL");
+                problems.Add("authorization_url: invalid URL " + ConfigText.Quote(AuthorizationUrl) + ": want an absolute http or https URL");
             }
 
             if (!string.IsNullOrEmpty(RevocationUrl) && !ConfigText.IsHttpUrl(RevocationUrl))
             {
-                problems.Add("revocation_url: " + ConfigText.Quote(RevocationUrl) + " is not an absolute http or https URL");
+                problems.Add("revocation_url: invalid URL " + ConfigText.Quote(RevocationUrl) + ": want an absolute http or https URL");
             }
 
             if (!string.IsNullOrEmpty(IntrospectionUrl) && !ConfigText.IsHttpUrl(IntrospectionUrl))
             {
-                problems.Add("introspection_url: " + ConfigText.Quote(IntrospectionUrl) + " is not an absolute http or https URL");
+                problems.Add("introspection_url: invalid URL " + ConfigText.Quote(IntrospectionUrl) + ": want an absolute http or https URL");
+            }
+
+            if (!Enum.IsDefined(typeof(AuthMode), AuthMode))
+            {
+                problems.Add("auth_mode: unknown value " + AuthModeValues.Show(AuthMode) + ": want one of \"client_credentials\", \"authorization_code\", \"authorization_code_pkce\", \"jwt_bearer\", \"client_credentials_mtls\"");
+            }
+
+            if (!Enum.IsDefined(typeof(ClientAuthMethod), ClientAuthMethod))
+            {
+                problems.Add("client_auth_method: unknown value " + ClientAuthMethodValues.Show(ClientAuthMethod) + ": want one of \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\", \"tls_client_auth\", \"self_signed_tls_client_auth\", \"none\"");
+            }
+
+            if (!Enum.IsDefined(typeof(JwtAlgorithm), JwtAlgorithm))
+            {
+                problems.Add("jwt_algorithm: unknown value " + JwtAlgorithmValues.Show(JwtAlgorithm) + ": want one of \"RS256\", \"PS256\", \"ES256\"");
             }
 
             if (JwtLifetimeSeconds > 60)
@@ -536,7 +553,7 @@ namespace Coyote.Infra.Security
             {
                 if (string.IsNullOrEmpty(RedirectUri))
                 {
-                    problems.Add("auth_mode authorization_code requires redirect_uri (set COYOTE_AUTH_REDIRECT_URI)");
+                    problems.Add("redirect_uri is required when auth_mode is \"authorization_code\" (set redirect_uri or COYOTE_AUTH_REDIRECT_URI)");
                 }
             }
 
@@ -545,7 +562,7 @@ namespace Coyote.Infra.Security
             {
                 if (string.IsNullOrEmpty(RedirectUri))
                 {
-                    problems.Add("auth_mode authorization_code_pkce requires redirect_uri (set COYOTE_AUTH_REDIRECT_URI)");
+                    problems.Add("redirect_uri is required when auth_mode is \"authorization_code_pkce\" (set redirect_uri or COYOTE_AUTH_REDIRECT_URI)");
                 }
             }
 
@@ -554,12 +571,12 @@ namespace Coyote.Infra.Security
             {
                 if (string.IsNullOrEmpty(JwtSigningKeyPath))
                 {
-                    problems.Add("auth_mode jwt_bearer requires jwt_signing_key_path (set COYOTE_AUTH_JWT_KEY_PATH)");
+                    problems.Add("jwt_signing_key_path is required when auth_mode is \"jwt_bearer\" (set jwt_signing_key_path or COYOTE_AUTH_JWT_KEY_PATH)");
                 }
 
                 if (string.IsNullOrEmpty(JwtIssuer))
                 {
-                    problems.Add("auth_mode jwt_bearer requires jwt_issuer (set COYOTE_AUTH_JWT_ISSUER)");
+                    problems.Add("jwt_issuer is required when auth_mode is \"jwt_bearer\" (set jwt_issuer or COYOTE_AUTH_JWT_ISSUER)");
                 }
             }
 
@@ -568,12 +585,123 @@ namespace Coyote.Infra.Security
             {
                 if (string.IsNullOrEmpty(ClientCertPath))
                 {
-                    problems.Add("auth_mode client_credentials_mtls requires client_cert_path (set COYOTE_AUTH_CLIENT_CERT_PATH)");
+                    problems.Add("client_cert_path is required when auth_mode is \"client_credentials_mtls\" (set client_cert_path or COYOTE_AUTH_CLIENT_CERT_PATH)");
                 }
 
                 if (string.IsNullOrEmpty(ClientKeyPath))
                 {
-                    problems.Add("auth_mode client_credentials_mtls requires client_key_path (set COYOTE_AUTH_CLIENT_KEY_PATH)");
+                    problems.Add("client_key_path is required when auth_mode is \"client_credentials_mtls\" (set client_key_path or COYOTE_AUTH_CLIENT_KEY_PATH)");
+                }
+            }
+
+            // client_auth_method client_secret_basic
+            if (ClientAuthMethod == ClientAuthMethod.ClientSecretBasic)
+            {
+                if (string.IsNullOrEmpty(ClientSecret))
+                {
+                    problems.Add("client_secret is required when client_auth_method is \"client_secret_basic\" (set client_secret or COYOTE_AUTH_CLIENT_SECRET)");
+                }
+            }
+
+            // client_auth_method client_secret_post
+            if (ClientAuthMethod == ClientAuthMethod.ClientSecretPost)
+            {
+                if (string.IsNullOrEmpty(ClientSecret))
+                {
+                    problems.Add("client_secret is required when client_auth_method is \"client_secret_post\" (set client_secret or COYOTE_AUTH_CLIENT_SECRET)");
+                }
+            }
+
+            // client_auth_method private_key_jwt
+            if (ClientAuthMethod == ClientAuthMethod.PrivateKeyJwt)
+            {
+                if (string.IsNullOrEmpty(JwtSigningKeyPath))
+                {
+                    problems.Add("jwt_signing_key_path is required when client_auth_method is \"private_key_jwt\" (set jwt_signing_key_path or COYOTE_AUTH_JWT_KEY_PATH)");
+                }
+            }
+
+            // client_auth_method tls_client_auth
+            if (ClientAuthMethod == ClientAuthMethod.TlsClientAuth)
+            {
+                if (string.IsNullOrEmpty(ClientCertPath))
+                {
+                    problems.Add("client_cert_path is required when client_auth_method is \"tls_client_auth\" (set client_cert_path or COYOTE_AUTH_CLIENT_CERT_PATH)");
+                }
+
+                if (string.IsNullOrEmpty(ClientKeyPath))
+                {
+                    problems.Add("client_key_path is required when client_auth_method is \"tls_client_auth\" (set client_key_path or COYOTE_AUTH_CLIENT_KEY_PATH)");
+                }
+            }
+
+            // client_auth_method self_signed_tls_client_auth
+            if (ClientAuthMethod == ClientAuthMethod.SelfSignedTlsClientAuth)
+            {
+                if (string.IsNullOrEmpty(ClientCertPath))
+                {
+                    problems.Add("client_cert_path is required when client_auth_method is \"self_signed_tls_client_auth\" (set client_cert_path or COYOTE_AUTH_CLIENT_CERT_PATH)");
+                }
+
+                if (string.IsNullOrEmpty(ClientKeyPath))
+                {
+                    problems.Add("client_key_path is required when client_auth_method is \"self_signed_tls_client_auth\" (set client_key_path or COYOTE_AUTH_CLIENT_KEY_PATH)");
+                }
+            }
+
+            // OAuth2 client credentials: client authentication methods
+            if (AuthMode == AuthMode.ClientCredentials)
+            {
+                if (ClientAuthMethod != ClientAuthMethod.ClientSecretBasic
+                    && ClientAuthMethod != ClientAuthMethod.ClientSecretPost
+                    && ClientAuthMethod != ClientAuthMethod.PrivateKeyJwt)
+                {
+                    problems.Add("client_auth_method " + ClientAuthMethodValues.Show(ClientAuthMethod) + " is not allowed when auth_mode is \"client_credentials\": want one of \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+                }
+            }
+
+            // OAuth2 authorization code: client authentication methods
+            if (AuthMode == AuthMode.AuthorizationCode)
+            {
+                if (ClientAuthMethod != ClientAuthMethod.ClientSecretBasic
+                    && ClientAuthMethod != ClientAuthMethod.ClientSecretPost
+                    && ClientAuthMethod != ClientAuthMethod.PrivateKeyJwt)
+                {
+                    problems.Add("client_auth_method " + ClientAuthMethodValues.Show(ClientAuthMethod) + " is not allowed when auth_mode is \"authorization_code\": want one of \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+                }
+            }
+
+            // OAuth2 authorization code with PKCE: client authentication methods
+            if (AuthMode == AuthMode.AuthorizationCodePkce)
+            {
+                if (ClientAuthMethod != ClientAuthMethod.None
+                    && ClientAuthMethod != ClientAuthMethod.ClientSecretBasic
+                    && ClientAuthMethod != ClientAuthMethod.ClientSecretPost
+                    && ClientAuthMethod != ClientAuthMethod.PrivateKeyJwt)
+                {
+                    problems.Add("client_auth_method " + ClientAuthMethodValues.Show(ClientAuthMethod) + " is not allowed when auth_mode is \"authorization_code_pkce\": want one of \"none\", \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+                }
+            }
+
+            // JWT bearer authorization grant: client authentication methods
+            if (AuthMode == AuthMode.JwtBearer)
+            {
+                if (ClientAuthMethod != ClientAuthMethod.None
+                    && ClientAuthMethod != ClientAuthMethod.ClientSecretBasic
+                    && ClientAuthMethod != ClientAuthMethod.ClientSecretPost
+                    && ClientAuthMethod != ClientAuthMethod.PrivateKeyJwt)
+                {
+                    problems.Add("client_auth_method " + ClientAuthMethodValues.Show(ClientAuthMethod) + " is not allowed when auth_mode is \"jwt_bearer\": want one of \"none\", \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+                }
+            }
+
+            // Client credentials with mutual TLS: client authentication methods
+            if (AuthMode == AuthMode.ClientCredentialsMtls)
+            {
+                if (ClientAuthMethod != ClientAuthMethod.TlsClientAuth
+                    && ClientAuthMethod != ClientAuthMethod.SelfSignedTlsClientAuth)
+                {
+                    problems.Add("client_auth_method " + ClientAuthMethodValues.Show(ClientAuthMethod) + " is not allowed when auth_mode is \"client_credentials_mtls\": want one of \"tls_client_auth\", \"self_signed_tls_client_auth\"");
                 }
             }
 

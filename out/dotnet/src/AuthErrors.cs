@@ -222,6 +222,62 @@ namespace Coyote.Infra.Security
             }
         }
 
+        /// <summary>Spells <paramref name="value"/> for messages: its value quoted, or its number when it is no member.</summary>
+        internal static string Show(AuthErrorCode value)
+        {
+            switch (value)
+            {
+                case AuthErrorCode.InvalidRequest:
+                    return ConfigText.Quote("invalid_request");
+                case AuthErrorCode.InvalidClient:
+                    return ConfigText.Quote("invalid_client");
+                case AuthErrorCode.InvalidGrant:
+                    return ConfigText.Quote("invalid_grant");
+                case AuthErrorCode.UnauthorizedClient:
+                    return ConfigText.Quote("unauthorized_client");
+                case AuthErrorCode.UnsupportedGrantType:
+                    return ConfigText.Quote("unsupported_grant_type");
+                case AuthErrorCode.InvalidScope:
+                    return ConfigText.Quote("invalid_scope");
+                case AuthErrorCode.AccessDenied:
+                    return ConfigText.Quote("access_denied");
+                case AuthErrorCode.UnsupportedResponseType:
+                    return ConfigText.Quote("unsupported_response_type");
+                case AuthErrorCode.ServerError:
+                    return ConfigText.Quote("server_error");
+                case AuthErrorCode.TemporarilyUnavailable:
+                    return ConfigText.Quote("temporarily_unavailable");
+                case AuthErrorCode.UnsupportedTokenType:
+                    return ConfigText.Quote("unsupported_token_type");
+                case AuthErrorCode.InvalidDpopProof:
+                    return ConfigText.Quote("invalid_dpop_proof");
+                case AuthErrorCode.UseDpopNonce:
+                    return ConfigText.Quote("use_dpop_nonce");
+                case AuthErrorCode.SlowDown:
+                    return ConfigText.Quote("slow_down");
+                case AuthErrorCode.AuthorizationPending:
+                    return ConfigText.Quote("authorization_pending");
+                case AuthErrorCode.ExpiredToken:
+                    return ConfigText.Quote("expired_token");
+                case AuthErrorCode.NetworkError:
+                    return ConfigText.Quote("network_error");
+                case AuthErrorCode.Timeout:
+                    return ConfigText.Quote("timeout");
+                case AuthErrorCode.InvalidResponse:
+                    return ConfigText.Quote("invalid_response");
+                case AuthErrorCode.InvalidState:
+                    return ConfigText.Quote("invalid_state");
+                case AuthErrorCode.InvalidIssuer:
+                    return ConfigText.Quote("invalid_issuer");
+                case AuthErrorCode.InvalidConfiguration:
+                    return ConfigText.Quote("invalid_configuration");
+                case AuthErrorCode.NotImplemented:
+                    return ConfigText.Quote("not_implemented");
+                default:
+                    return ((int)value).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
         /// <summary>Finds the member whose configuration and wire value is <paramref name="text"/>; the match is exact.</summary>
         /// <param name="text">The value as written in configuration or on the wire.</param>
         /// <param name="value">The member, when found.</param>

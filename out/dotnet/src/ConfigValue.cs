@@ -197,12 +197,27 @@ namespace Coyote.Infra.Security
             return items;
         }
 
-        /// <summary>Reports whether <paramref name="text"/> is an absolute http or https URL with a host.</summary>
+        /// <summary>
+        /// Reports whether <paramref name="text"/> is an absolute http or https URL with a host:
+        /// the scheme (in any case), "://", a host, and no surrounding whitespace.
+        /// </summary>
         internal static bool IsHttpUrl(string text)
         {
+            if (string.IsNullOrEmpty(text) || char.IsWhiteSpace(text[0]) || char.IsWhiteSpace(text[text.Length - 1]))
+            {
+                return false;
+            }
+
+            var colon = text.IndexOf("://", StringComparison.Ordinal);
+            var scheme = colon < 0 ? string.Empty : text.Substring(0, colon).ToLowerInvariant();
+            if (scheme != "http" && scheme != "https")
+            {
+                return false;
+            }
+
             Uri uri;
             return Uri.TryCreate(text, UriKind.Absolute, out uri)
-                && (uri.Scheme == "http" || uri.Scheme == "https")
+                && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
                 && !string.IsNullOrEmpty(uri.Host);
         }
 

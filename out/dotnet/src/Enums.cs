@@ -66,6 +66,26 @@ namespace Coyote.Infra.Security
             }
         }
 
+        /// <summary>Spells <paramref name="value"/> for messages: its value quoted, or its number when it is no member.</summary>
+        internal static string Show(AuthMode value)
+        {
+            switch (value)
+            {
+                case AuthMode.ClientCredentials:
+                    return ConfigText.Quote("client_credentials");
+                case AuthMode.AuthorizationCode:
+                    return ConfigText.Quote("authorization_code");
+                case AuthMode.AuthorizationCodePkce:
+                    return ConfigText.Quote("authorization_code_pkce");
+                case AuthMode.JwtBearer:
+                    return ConfigText.Quote("jwt_bearer");
+                case AuthMode.ClientCredentialsMtls:
+                    return ConfigText.Quote("client_credentials_mtls");
+                default:
+                    return ((int)value).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
         /// <summary>Finds the member whose configuration and wire value is <paramref name="text"/>; the match is exact.</summary>
         /// <param name="text">The value as written in configuration or on the wire.</param>
         /// <param name="value">The member, when found.</param>
@@ -177,6 +197,28 @@ namespace Coyote.Infra.Security
             }
         }
 
+        /// <summary>Spells <paramref name="value"/> for messages: its value quoted, or its number when it is no member.</summary>
+        internal static string Show(ClientAuthMethod value)
+        {
+            switch (value)
+            {
+                case ClientAuthMethod.ClientSecretBasic:
+                    return ConfigText.Quote("client_secret_basic");
+                case ClientAuthMethod.ClientSecretPost:
+                    return ConfigText.Quote("client_secret_post");
+                case ClientAuthMethod.PrivateKeyJwt:
+                    return ConfigText.Quote("private_key_jwt");
+                case ClientAuthMethod.TlsClientAuth:
+                    return ConfigText.Quote("tls_client_auth");
+                case ClientAuthMethod.SelfSignedTlsClientAuth:
+                    return ConfigText.Quote("self_signed_tls_client_auth");
+                case ClientAuthMethod.None:
+                    return ConfigText.Quote("none");
+                default:
+                    return ((int)value).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
         /// <summary>Finds the member whose configuration and wire value is <paramref name="text"/>; the match is exact.</summary>
         /// <param name="text">The value as written in configuration or on the wire.</param>
         /// <param name="value">The member, when found.</param>
@@ -266,6 +308,22 @@ namespace Coyote.Infra.Security
                     return "ES256";
                 default:
                     throw new ArgumentOutOfRangeException(nameof(value), value, "not a member of JwtAlgorithm");
+            }
+        }
+
+        /// <summary>Spells <paramref name="value"/> for messages: its value quoted, or its number when it is no member.</summary>
+        internal static string Show(JwtAlgorithm value)
+        {
+            switch (value)
+            {
+                case JwtAlgorithm.RS256:
+                    return ConfigText.Quote("RS256");
+                case JwtAlgorithm.PS256:
+                    return ConfigText.Quote("PS256");
+                case JwtAlgorithm.ES256:
+                    return ConfigText.Quote("ES256");
+                default:
+                    return ((int)value).ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
         }
 

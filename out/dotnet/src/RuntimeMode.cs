@@ -91,6 +91,28 @@ namespace Coyote.Infra.Security
             }
         }
 
+        /// <summary>Spells <paramref name="value"/> for messages: its value quoted, or its number when it is no member.</summary>
+        internal static string Show(RuntimeMode value)
+        {
+            switch (value)
+            {
+                case RuntimeMode.Real:
+                    return ConfigText.Quote("real");
+                case RuntimeMode.Mock:
+                    return ConfigText.Quote("mock");
+                case RuntimeMode.Debug:
+                    return ConfigText.Quote("debug");
+                case RuntimeMode.Record:
+                    return ConfigText.Quote("record");
+                case RuntimeMode.Replay:
+                    return ConfigText.Quote("replay");
+                case RuntimeMode.Simulation:
+                    return ConfigText.Quote("simulation");
+                default:
+                    return ((int)value).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
         /// <summary>Finds the member whose configuration and wire value is <paramref name="text"/>; the match is exact.</summary>
         /// <param name="text">The value as written in configuration or on the wire.</param>
         /// <param name="value">The member, when found.</param>

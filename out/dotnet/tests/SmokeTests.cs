@@ -471,7 +471,7 @@ namespace Coyote.Infra.Security.Tests
 
                 var problems = config.Validate();
                 AssertNamed(problems, "redirect_uri");
-                Assert.IsTrue(problems.All(p => p.Contains("auth_mode authorization_code")), string.Join("\n", problems));
+                CollectionAssert.Contains(problems, "redirect_uri is required when auth_mode is \"authorization_code\" (set redirect_uri or COYOTE_AUTH_REDIRECT_URI)");
             }
 
             {
@@ -482,7 +482,7 @@ namespace Coyote.Infra.Security.Tests
 
                 var problems = config.Validate();
                 AssertNamed(problems, "redirect_uri");
-                Assert.IsTrue(problems.All(p => p.Contains("auth_mode authorization_code_pkce")), string.Join("\n", problems));
+                CollectionAssert.Contains(problems, "redirect_uri is required when auth_mode is \"authorization_code_pkce\" (set redirect_uri or COYOTE_AUTH_REDIRECT_URI)");
             }
 
             {
@@ -495,12 +495,14 @@ namespace Coyote.Infra.Security.Tests
                 var problems = config.Validate();
                 AssertNamed(problems, "jwt_signing_key_path");
                 AssertNamed(problems, "jwt_issuer");
-                Assert.IsTrue(problems.All(p => p.Contains("auth_mode jwt_bearer")), string.Join("\n", problems));
+                CollectionAssert.Contains(problems, "jwt_signing_key_path is required when auth_mode is \"jwt_bearer\" (set jwt_signing_key_path or COYOTE_AUTH_JWT_KEY_PATH)");
+                CollectionAssert.Contains(problems, "jwt_issuer is required when auth_mode is \"jwt_bearer\" (set jwt_issuer or COYOTE_AUTH_JWT_ISSUER)");
             }
 
             {
                 var config = AuthClientConfig.FromYaml(FullYaml);
                 config.AuthMode = AuthMode.ClientCredentialsMtls;
+                config.ClientAuthMethod = ClientAuthMethod.TlsClientAuth;
                 Assert.IsTrue(config.IsValid(), string.Join("\n", config.Validate()));
                 config.ClientCertPath = "";
                 config.ClientKeyPath = "";
@@ -508,8 +510,358 @@ namespace Coyote.Infra.Security.Tests
                 var problems = config.Validate();
                 AssertNamed(problems, "client_cert_path");
                 AssertNamed(problems, "client_key_path");
-                Assert.IsTrue(problems.All(p => p.Contains("auth_mode client_credentials_mtls")), string.Join("\n", problems));
+                CollectionAssert.Contains(problems, "client_cert_path is required when auth_mode is \"client_credentials_mtls\" (set client_cert_path or COYOTE_AUTH_CLIENT_CERT_PATH)");
+                CollectionAssert.Contains(problems, "client_key_path is required when auth_mode is \"client_credentials_mtls\" (set client_key_path or COYOTE_AUTH_CLIENT_KEY_PATH)");
             }
+        }
+
+        [Test]
+        public void ValidateNamesWhatTheEnumValuesRequire()
+        {
+            {
+                var config = AuthClientConfig.FromYaml(FullYaml);
+                config.ClientAuthMethod = ClientAuthMethod.ClientSecretBasic;
+                Assert.IsTrue(config.IsValid(), string.Join("\n", config.Validate()));
+                config.ClientSecret = "";
+
+                var problems = config.Validate();
+                AssertNamed(problems, "client_secret");
+                CollectionAssert.Contains(problems, "client_secret is required when client_auth_method is \"client_secret_basic\" (set client_secret or COYOTE_AUTH_CLIENT_SECRET)");
+            }
+
+            {
+                var config = AuthClientConfig.FromYaml(FullYaml);
+                config.ClientAuthMethod = ClientAuthMethod.ClientSecretPost;
+                Assert.IsTrue(config.IsValid(), string.Join("\n", config.Validate()));
+                config.ClientSecret = "";
+
+                var problems = config.Validate();
+                AssertNamed(problems, "client_secret");
+                CollectionAssert.Contains(problems, "client_secret is required when client_auth_method is \"client_secret_post\" (set client_secret or COYOTE_AUTH_CLIENT_SECRET)");
+            }
+
+            {
+                var config = AuthClientConfig.FromYaml(FullYaml);
+                config.ClientAuthMethod = ClientAuthMethod.PrivateKeyJwt;
+                Assert.IsTrue(config.IsValid(), string.Join("\n", config.Validate()));
+                config.JwtSigningKeyPath = "";
+
+                var problems = config.Validate();
+                AssertNamed(problems, "jwt_signing_key_path");
+                CollectionAssert.Contains(problems, "jwt_signing_key_path is required when client_auth_method is \"private_key_jwt\" (set jwt_signing_key_path or COYOTE_AUTH_JWT_KEY_PATH)");
+            }
+
+            {
+                var config = AuthClientConfig.FromYaml(FullYaml);
+                config.AuthMode = AuthMode.ClientCredentialsMtls;
+                config.ClientAuthMethod = ClientAuthMethod.TlsClientAuth;
+                Assert.IsTrue(config.IsValid(), string.Join("\n", config.Validate()));
+                config.ClientCertPath = "";
+                config.ClientKeyPath = "";
+
+                var problems = config.Validate();
+                AssertNamed(problems, "client_cert_path");
+                AssertNamed(problems, "client_key_path");
+                CollectionAssert.Contains(problems, "client_cert_path is required when client_auth_method is \"tls_client_auth\" (set client_cert_path or COYOTE_AUTH_CLIENT_CERT_PATH)");
+                CollectionAssert.Contains(problems, "client_key_path is required when client_auth_method is \"tls_client_auth\" (set client_key_path or COYOTE_AUTH_CLIENT_KEY_PATH)");
+            }
+
+            {
+                var config = AuthClientConfig.FromYaml(FullYaml);
+                config.AuthMode = AuthMode.ClientCredentialsMtls;
+                config.ClientAuthMethod = ClientAuthMethod.SelfSignedTlsClientAuth;
+                Assert.IsTrue(config.IsValid(), string.Join("\n", config.Validate()));
+                config.ClientCertPath = "";
+                config.ClientKeyPath = "";
+
+                var problems = config.Validate();
+                AssertNamed(problems, "client_cert_path");
+                AssertNamed(problems, "client_key_path");
+                CollectionAssert.Contains(problems, "client_cert_path is required when client_auth_method is \"self_signed_tls_client_auth\" (set client_cert_path or COYOTE_AUTH_CLIENT_CERT_PATH)");
+                CollectionAssert.Contains(problems, "client_key_path is required when client_auth_method is \"self_signed_tls_client_auth\" (set client_key_path or COYOTE_AUTH_CLIENT_KEY_PATH)");
+            }
+        }
+
+        [Test]
+        public void ValidateChecksTheClientAuthMethodAgainstTheAuthMode()
+        {
+            var config = AuthClientConfig.FromYaml(FullYaml);
+            IReadOnlyList<string> problems;
+
+            config.AuthMode = AuthMode.ClientCredentials;
+            config.ClientAuthMethod = ClientAuthMethod.ClientSecretBasic;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.ClientSecretPost;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.PrivateKeyJwt;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.TlsClientAuth;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"tls_client_auth\" is not allowed when auth_mode is \"client_credentials\": want one of \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+            config.ClientAuthMethod = ClientAuthMethod.SelfSignedTlsClientAuth;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"self_signed_tls_client_auth\" is not allowed when auth_mode is \"client_credentials\": want one of \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+            config.ClientAuthMethod = ClientAuthMethod.None;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"none\" is not allowed when auth_mode is \"client_credentials\": want one of \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+
+            config.AuthMode = AuthMode.AuthorizationCode;
+            config.ClientAuthMethod = ClientAuthMethod.ClientSecretBasic;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.ClientSecretPost;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.PrivateKeyJwt;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.TlsClientAuth;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"tls_client_auth\" is not allowed when auth_mode is \"authorization_code\": want one of \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+            config.ClientAuthMethod = ClientAuthMethod.SelfSignedTlsClientAuth;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"self_signed_tls_client_auth\" is not allowed when auth_mode is \"authorization_code\": want one of \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+            config.ClientAuthMethod = ClientAuthMethod.None;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"none\" is not allowed when auth_mode is \"authorization_code\": want one of \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+
+            config.AuthMode = AuthMode.AuthorizationCodePkce;
+            config.ClientAuthMethod = ClientAuthMethod.ClientSecretBasic;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.ClientSecretPost;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.PrivateKeyJwt;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.None;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.TlsClientAuth;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"tls_client_auth\" is not allowed when auth_mode is \"authorization_code_pkce\": want one of \"none\", \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+            config.ClientAuthMethod = ClientAuthMethod.SelfSignedTlsClientAuth;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"self_signed_tls_client_auth\" is not allowed when auth_mode is \"authorization_code_pkce\": want one of \"none\", \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+
+            config.AuthMode = AuthMode.JwtBearer;
+            config.ClientAuthMethod = ClientAuthMethod.ClientSecretBasic;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.ClientSecretPost;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.PrivateKeyJwt;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.None;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.TlsClientAuth;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"tls_client_auth\" is not allowed when auth_mode is \"jwt_bearer\": want one of \"none\", \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+            config.ClientAuthMethod = ClientAuthMethod.SelfSignedTlsClientAuth;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"self_signed_tls_client_auth\" is not allowed when auth_mode is \"jwt_bearer\": want one of \"none\", \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\"");
+
+            config.AuthMode = AuthMode.ClientCredentialsMtls;
+            config.ClientAuthMethod = ClientAuthMethod.TlsClientAuth;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.SelfSignedTlsClientAuth;
+            problems = config.Validate();
+            CollectionAssert.IsEmpty(problems, string.Join("\n", problems));
+            config.ClientAuthMethod = ClientAuthMethod.ClientSecretBasic;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"client_secret_basic\" is not allowed when auth_mode is \"client_credentials_mtls\": want one of \"tls_client_auth\", \"self_signed_tls_client_auth\"");
+            config.ClientAuthMethod = ClientAuthMethod.ClientSecretPost;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"client_secret_post\" is not allowed when auth_mode is \"client_credentials_mtls\": want one of \"tls_client_auth\", \"self_signed_tls_client_auth\"");
+            config.ClientAuthMethod = ClientAuthMethod.PrivateKeyJwt;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"private_key_jwt\" is not allowed when auth_mode is \"client_credentials_mtls\": want one of \"tls_client_auth\", \"self_signed_tls_client_auth\"");
+            config.ClientAuthMethod = ClientAuthMethod.None;
+            CollectionAssert.Contains(config.Validate(), "client_auth_method \"none\" is not allowed when auth_mode is \"client_credentials_mtls\": want one of \"tls_client_auth\", \"self_signed_tls_client_auth\"");
+        }
+
+        [Test]
+        public void ValidateWantsAbsoluteHttpUrlsWithAHost()
+        {
+            var config = AuthClientConfig.FromYaml(FullYaml);
+            IReadOnlyList<string> problems;
+
+            config.ServerUrl = "ftp://x";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "server_url: invalid URL \"ftp://x\": want an absolute http or https URL");
+
+            config.RedirectUri = "ftp://x";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "redirect_uri: invalid URL \"ftp://x\": want an absolute http or https URL");
+
+            config.TokenUrl = "ftp://x";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "token_url: invalid URL \"ftp://x\": want an absolute http or https URL");
+
+            config.AuthorizationUrl = "ftp://x";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "authorization_url: invalid URL \"ftp://x\": want an absolute http or https URL");
+
+            config.RevocationUrl = "ftp://x";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "revocation_url: invalid URL \"ftp://x\": want an absolute http or https URL");
+
+            config.IntrospectionUrl = "ftp://x";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "introspection_url: invalid URL \"ftp://x\": want an absolute http or https URL");
+
+            config.ServerUrl = "ftp://auth.example.com/token";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "server_url: invalid URL \"ftp://auth.example.com/token\": want an absolute http or https URL");
+
+            config.ServerUrl = "not a url";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "server_url: invalid URL \"not a url\": want an absolute http or https URL");
+
+            config.ServerUrl = "https://";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "server_url: invalid URL \"https://\": want an absolute http or https URL");
+
+            config.ServerUrl = "/relative/path";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "server_url: invalid URL \"/relative/path\": want an absolute http or https URL");
+
+            config.ServerUrl = "auth.example.com/token";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "server_url: invalid URL \"auth.example.com/token\": want an absolute http or https URL");
+
+            config.ServerUrl = "mailto:user@example.com";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "server_url: invalid URL \"mailto:user@example.com\": want an absolute http or https URL");
+
+            config.ServerUrl = "http:auth.example.com";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "server_url: invalid URL \"http:auth.example.com\": want an absolute http or https URL");
+
+            config.ServerUrl = "http:///token";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "server_url: invalid URL \"http:///token\": want an absolute http or https URL");
+
+            config.ServerUrl = " https://auth.example.com/token";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "server_url: invalid URL \" https://auth.example.com/token\": want an absolute http or https URL");
+
+            config.ServerUrl = "file:///etc/passwd";
+            problems = config.Validate();
+            CollectionAssert.Contains(problems, "server_url: invalid URL \"file:///etc/passwd\": want an absolute http or https URL");
+
+            config.ServerUrl = "https://auth.example.com/oauth2/token?audience=x";
+            problems = config.Validate();
+            Assert.IsFalse(problems.Any(p => p.StartsWith("server_url: ")), string.Join("\n", problems));
+
+            config.ServerUrl = "http://localhost:8080/callback";
+            problems = config.Validate();
+            Assert.IsFalse(problems.Any(p => p.StartsWith("server_url: ")), string.Join("\n", problems));
+
+            config.ServerUrl = "HTTPS://AUTH.EXAMPLE.COM/token";
+            problems = config.Validate();
+            Assert.IsFalse(problems.Any(p => p.StartsWith("server_url: ")), string.Join("\n", problems));
+
+            config.ServerUrl = "http://127.0.0.1:9000";
+            problems = config.Validate();
+            Assert.IsFalse(problems.Any(p => p.StartsWith("server_url: ")), string.Join("\n", problems));
+
+            config.ServerUrl = "http://[::1]:8080/cb";
+            problems = config.Validate();
+            Assert.IsFalse(problems.Any(p => p.StartsWith("server_url: ")), string.Join("\n", problems));
+        }
+
+        [Test]
+        public void ValidateNamesEnumValuesThatAreNoMember()
+        {
+            {
+                var config = AuthClientConfig.FromYaml(FullYaml);
+                config.AuthMode = (AuthMode)999;
+                CollectionAssert.Contains(config.Validate(), "auth_mode: unknown value 999: want one of \"client_credentials\", \"authorization_code\", \"authorization_code_pkce\", \"jwt_bearer\", \"client_credentials_mtls\"");
+            }
+            {
+                var config = AuthClientConfig.FromYaml(FullYaml);
+                config.ClientAuthMethod = (ClientAuthMethod)999;
+                CollectionAssert.Contains(config.Validate(), "client_auth_method: unknown value 999: want one of \"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\", \"tls_client_auth\", \"self_signed_tls_client_auth\", \"none\"");
+            }
+            {
+                var config = AuthClientConfig.FromYaml(FullYaml);
+                config.JwtAlgorithm = (JwtAlgorithm)999;
+                CollectionAssert.Contains(config.Validate(), "jwt_algorithm: unknown value 999: want one of \"RS256\", \"PS256\", \"ES256\"");
+            }
+        }
+
+        [Test]
+        public void EnumValuesMatchExactlyAndCaseSensitively()
+        {
+            Environment.SetEnvironmentVariable("COYOTE_AUTH_MODE", "client_credentials");
+            Assert.AreEqual(AuthMode.ClientCredentials, AuthClientConfig.FromEnvironment().AuthMode);
+            Assert.AreEqual(AuthMode.ClientCredentials, AuthClientConfig.FromYaml("authentication:\n  auth_mode: client_credentials\n").AuthMode);
+            Assert.AreEqual(AuthMode.ClientCredentials, AuthModeValues.Parse("client_credentials"));
+            Environment.SetEnvironmentVariable("COYOTE_AUTH_MODE", "CLIENT_CREDENTIALS");
+            AssertRejected(() => AuthClientConfig.FromEnvironment(), "COYOTE_AUTH_MODE", "\"CLIENT_CREDENTIALS\"");
+            AssertRejected(() => AuthClientConfig.FromYaml("authentication:\n  auth_mode: CLIENT_CREDENTIALS\n"), "auth_mode", "\"CLIENT_CREDENTIALS\"");
+            Assert.Throws<FormatException>(() => AuthModeValues.Parse("CLIENT_CREDENTIALS"));
+            Environment.SetEnvironmentVariable("COYOTE_AUTH_MODE", "Client_credentials");
+            AssertRejected(() => AuthClientConfig.FromEnvironment(), "COYOTE_AUTH_MODE", "\"Client_credentials\"");
+            AssertRejected(() => AuthClientConfig.FromYaml("authentication:\n  auth_mode: Client_credentials\n"), "auth_mode", "\"Client_credentials\"");
+            Assert.Throws<FormatException>(() => AuthModeValues.Parse("Client_credentials"));
+            Environment.SetEnvironmentVariable("COYOTE_AUTH_MODE", null);
+
+            Environment.SetEnvironmentVariable("COYOTE_AUTH_CLIENT_AUTH_METHOD", "client_secret_basic");
+            Assert.AreEqual(ClientAuthMethod.ClientSecretBasic, AuthClientConfig.FromEnvironment().ClientAuthMethod);
+            Assert.AreEqual(ClientAuthMethod.ClientSecretBasic, AuthClientConfig.FromYaml("authentication:\n  client_auth_method: client_secret_basic\n").ClientAuthMethod);
+            Assert.AreEqual(ClientAuthMethod.ClientSecretBasic, ClientAuthMethodValues.Parse("client_secret_basic"));
+            Environment.SetEnvironmentVariable("COYOTE_AUTH_CLIENT_AUTH_METHOD", "CLIENT_SECRET_BASIC");
+            AssertRejected(() => AuthClientConfig.FromEnvironment(), "COYOTE_AUTH_CLIENT_AUTH_METHOD", "\"CLIENT_SECRET_BASIC\"");
+            AssertRejected(() => AuthClientConfig.FromYaml("authentication:\n  client_auth_method: CLIENT_SECRET_BASIC\n"), "client_auth_method", "\"CLIENT_SECRET_BASIC\"");
+            Assert.Throws<FormatException>(() => ClientAuthMethodValues.Parse("CLIENT_SECRET_BASIC"));
+            Environment.SetEnvironmentVariable("COYOTE_AUTH_CLIENT_AUTH_METHOD", "Client_secret_basic");
+            AssertRejected(() => AuthClientConfig.FromEnvironment(), "COYOTE_AUTH_CLIENT_AUTH_METHOD", "\"Client_secret_basic\"");
+            AssertRejected(() => AuthClientConfig.FromYaml("authentication:\n  client_auth_method: Client_secret_basic\n"), "client_auth_method", "\"Client_secret_basic\"");
+            Assert.Throws<FormatException>(() => ClientAuthMethodValues.Parse("Client_secret_basic"));
+            Environment.SetEnvironmentVariable("COYOTE_AUTH_CLIENT_AUTH_METHOD", null);
+
+            Environment.SetEnvironmentVariable("COYOTE_AUTH_JWT_ALGORITHM", "RS256");
+            Assert.AreEqual(JwtAlgorithm.RS256, AuthClientConfig.FromEnvironment().JwtAlgorithm);
+            Assert.AreEqual(JwtAlgorithm.RS256, AuthClientConfig.FromYaml("authentication:\n  jwt_algorithm: RS256\n").JwtAlgorithm);
+            Assert.AreEqual(JwtAlgorithm.RS256, JwtAlgorithmValues.Parse("RS256"));
+            Environment.SetEnvironmentVariable("COYOTE_AUTH_JWT_ALGORITHM", "rs256");
+            AssertRejected(() => AuthClientConfig.FromEnvironment(), "COYOTE_AUTH_JWT_ALGORITHM", "\"rs256\"");
+            AssertRejected(() => AuthClientConfig.FromYaml("authentication:\n  jwt_algorithm: rs256\n"), "jwt_algorithm", "\"rs256\"");
+            Assert.Throws<FormatException>(() => JwtAlgorithmValues.Parse("rs256"));
+            Environment.SetEnvironmentVariable("COYOTE_AUTH_JWT_ALGORITHM", "Rs256");
+            AssertRejected(() => AuthClientConfig.FromEnvironment(), "COYOTE_AUTH_JWT_ALGORITHM", "\"Rs256\"");
+            AssertRejected(() => AuthClientConfig.FromYaml("authentication:\n  jwt_algorithm: Rs256\n"), "jwt_algorithm", "\"Rs256\"");
+            Assert.Throws<FormatException>(() => JwtAlgorithmValues.Parse("Rs256"));
+            Environment.SetEnvironmentVariable("COYOTE_AUTH_JWT_ALGORITHM", null);
+        }
+
+        [Test]
+        public void ModeValuesMatchExactlyAndCaseSensitively()
+        {
+            Assert.AreEqual(RuntimeMode.Real, RuntimeModeValues.FromEnvironment(""));
+            Assert.AreEqual(RuntimeMode.Real, RuntimeModeValues.FromEnvironment((string)null));
+            RuntimeMode mode;
+            AssertRejected(() => RuntimeModeValues.FromEnvironment("REAL"), "MODE", "\"REAL\"");
+            Assert.IsFalse(RuntimeModeValues.TryParse("REAL", out mode), "REAL");
+            AssertRejected(() => RuntimeModeValues.FromEnvironment("Real"), "MODE", "\"Real\"");
+            Assert.IsFalse(RuntimeModeValues.TryParse("Real", out mode), "Real");
+            AssertRejected(() => RuntimeModeValues.FromEnvironment("MOCK"), "MODE", "\"MOCK\"");
+            Assert.IsFalse(RuntimeModeValues.TryParse("MOCK", out mode), "MOCK");
+            AssertRejected(() => RuntimeModeValues.FromEnvironment("Mock"), "MODE", "\"Mock\"");
+            Assert.IsFalse(RuntimeModeValues.TryParse("Mock", out mode), "Mock");
+            AssertRejected(() => RuntimeModeValues.FromEnvironment("DEBUG"), "MODE", "\"DEBUG\"");
+            Assert.IsFalse(RuntimeModeValues.TryParse("DEBUG", out mode), "DEBUG");
+            AssertRejected(() => RuntimeModeValues.FromEnvironment("Debug"), "MODE", "\"Debug\"");
+            Assert.IsFalse(RuntimeModeValues.TryParse("Debug", out mode), "Debug");
+            AssertRejected(() => RuntimeModeValues.FromEnvironment("RECORD"), "MODE", "\"RECORD\"");
+            Assert.IsFalse(RuntimeModeValues.TryParse("RECORD", out mode), "RECORD");
+            AssertRejected(() => RuntimeModeValues.FromEnvironment("Record"), "MODE", "\"Record\"");
+            Assert.IsFalse(RuntimeModeValues.TryParse("Record", out mode), "Record");
+            AssertRejected(() => RuntimeModeValues.FromEnvironment("REPLAY"), "MODE", "\"REPLAY\"");
+            Assert.IsFalse(RuntimeModeValues.TryParse("REPLAY", out mode), "REPLAY");
+            AssertRejected(() => RuntimeModeValues.FromEnvironment("Replay"), "MODE", "\"Replay\"");
+            Assert.IsFalse(RuntimeModeValues.TryParse("Replay", out mode), "Replay");
+            AssertRejected(() => RuntimeModeValues.FromEnvironment("SIMULATION"), "MODE", "\"SIMULATION\"");
+            Assert.IsFalse(RuntimeModeValues.TryParse("SIMULATION", out mode), "SIMULATION");
+            AssertRejected(() => RuntimeModeValues.FromEnvironment("Simulation"), "MODE", "\"Simulation\"");
+            Assert.IsFalse(RuntimeModeValues.TryParse("Simulation", out mode), "Simulation");
         }
 
         [Test]
@@ -770,6 +1122,15 @@ namespace Coyote.Infra.Security.Tests
             var request = new AuthorizationRequest("https://auth.example.com/authorize?state=s1", "s1", "verifier-secret-0123456789", "http://127.0.0.1/cb");
             StringAssert.DoesNotContain("verifier-secret", request.ToString());
             StringAssert.Contains("s1", request.ToString());
+        }
+
+        private static void AssertRejected(TestDelegate load, params string[] fragments)
+        {
+            var error = Assert.Throws<ConfigurationException>(load);
+            foreach (var fragment in fragments)
+            {
+                StringAssert.Contains(fragment, error.Message);
+            }
         }
 
         private static void AssertNamed(IEnumerable<string> problems, string name)

@@ -356,11 +356,11 @@ func (c *Config) ApplyYAML(data []byte, name string) error {
 func (c *Config) Validate() error {
 	var p configload.Problems
 	if c.ServerURL == "" {
-		p.Addf("%s is required%s", "server_url", " (set server_url or COYOTE_AUTH_SERVER_URL)")
+		p.Required("server_url", "", " (set COYOTE_AUTH_SERVER_URL or authentication.server_url)")
 	}
 	configload.CheckURL(&p, "server_url", c.ServerURL)
 	if c.ClientID == "" {
-		p.Addf("%s is required%s", "client_id", " (set client_id or COYOTE_AUTH_CLIENT_ID)")
+		p.Required("client_id", "", " (set COYOTE_AUTH_CLIENT_ID or authentication.client_id)")
 	}
 	configload.CheckEnum(&p, "auth_mode", string(c.AuthMode), authModeValues)
 	configload.CheckEnum(&p, "client_auth_method", string(c.ClientAuthMethod), clientAuthMethodValues)
@@ -377,53 +377,53 @@ func (c *Config) Validate() error {
 	switch c.AuthMode {
 	case AuthModeAuthorizationCode:
 		if c.RedirectURI == "" {
-			p.Addf("%s is required when %s is %q%s", "redirect_uri", "auth_mode", "authorization_code", " (set redirect_uri or COYOTE_AUTH_REDIRECT_URI)")
+			p.Required("redirect_uri", " when auth_mode is \"authorization_code\"", " (set COYOTE_AUTH_REDIRECT_URI or authentication.redirect_uri)")
 		}
 	case AuthModeAuthorizationCodePKCE:
 		if c.RedirectURI == "" {
-			p.Addf("%s is required when %s is %q%s", "redirect_uri", "auth_mode", "authorization_code_pkce", " (set redirect_uri or COYOTE_AUTH_REDIRECT_URI)")
+			p.Required("redirect_uri", " when auth_mode is \"authorization_code_pkce\"", " (set COYOTE_AUTH_REDIRECT_URI or authentication.redirect_uri)")
 		}
 	case AuthModeJWTBearer:
 		if c.JWTSigningKeyPath == "" {
-			p.Addf("%s is required when %s is %q%s", "jwt_signing_key_path", "auth_mode", "jwt_bearer", " (set jwt_signing_key_path or COYOTE_AUTH_JWT_KEY_PATH)")
+			p.Required("jwt_signing_key_path", " when auth_mode is \"jwt_bearer\"", " (set COYOTE_AUTH_JWT_KEY_PATH or authentication.jwt_signing_key_path)")
 		}
 		if c.JWTIssuer == "" {
-			p.Addf("%s is required when %s is %q%s", "jwt_issuer", "auth_mode", "jwt_bearer", " (set jwt_issuer or COYOTE_AUTH_JWT_ISSUER)")
+			p.Required("jwt_issuer", " when auth_mode is \"jwt_bearer\"", " (set COYOTE_AUTH_JWT_ISSUER or authentication.jwt_issuer)")
 		}
 	case AuthModeClientCredentialsMTLS:
 		if c.ClientCertPath == "" {
-			p.Addf("%s is required when %s is %q%s", "client_cert_path", "auth_mode", "client_credentials_mtls", " (set client_cert_path or COYOTE_AUTH_CLIENT_CERT_PATH)")
+			p.Required("client_cert_path", " when auth_mode is \"client_credentials_mtls\"", " (set COYOTE_AUTH_CLIENT_CERT_PATH or authentication.client_cert_path)")
 		}
 		if c.ClientKeyPath == "" {
-			p.Addf("%s is required when %s is %q%s", "client_key_path", "auth_mode", "client_credentials_mtls", " (set client_key_path or COYOTE_AUTH_CLIENT_KEY_PATH)")
+			p.Required("client_key_path", " when auth_mode is \"client_credentials_mtls\"", " (set COYOTE_AUTH_CLIENT_KEY_PATH or authentication.client_key_path)")
 		}
 	}
 	switch c.ClientAuthMethod {
 	case ClientAuthMethodClientSecretBasic:
 		if c.ClientSecret.IsZero() {
-			p.Addf("%s is required when %s is %q%s", "client_secret", "client_auth_method", "client_secret_basic", " (set client_secret or COYOTE_AUTH_CLIENT_SECRET)")
+			p.Required("client_secret", " when client_auth_method is \"client_secret_basic\"", " (set COYOTE_AUTH_CLIENT_SECRET or authentication.client_secret)")
 		}
 	case ClientAuthMethodClientSecretPost:
 		if c.ClientSecret.IsZero() {
-			p.Addf("%s is required when %s is %q%s", "client_secret", "client_auth_method", "client_secret_post", " (set client_secret or COYOTE_AUTH_CLIENT_SECRET)")
+			p.Required("client_secret", " when client_auth_method is \"client_secret_post\"", " (set COYOTE_AUTH_CLIENT_SECRET or authentication.client_secret)")
 		}
 	case ClientAuthMethodPrivateKeyJWT:
 		if c.JWTSigningKeyPath == "" {
-			p.Addf("%s is required when %s is %q%s", "jwt_signing_key_path", "client_auth_method", "private_key_jwt", " (set jwt_signing_key_path or COYOTE_AUTH_JWT_KEY_PATH)")
+			p.Required("jwt_signing_key_path", " when client_auth_method is \"private_key_jwt\"", " (set COYOTE_AUTH_JWT_KEY_PATH or authentication.jwt_signing_key_path)")
 		}
 	case ClientAuthMethodTLSClientAuth:
 		if c.ClientCertPath == "" {
-			p.Addf("%s is required when %s is %q%s", "client_cert_path", "client_auth_method", "tls_client_auth", " (set client_cert_path or COYOTE_AUTH_CLIENT_CERT_PATH)")
+			p.Required("client_cert_path", " when client_auth_method is \"tls_client_auth\"", " (set COYOTE_AUTH_CLIENT_CERT_PATH or authentication.client_cert_path)")
 		}
 		if c.ClientKeyPath == "" {
-			p.Addf("%s is required when %s is %q%s", "client_key_path", "client_auth_method", "tls_client_auth", " (set client_key_path or COYOTE_AUTH_CLIENT_KEY_PATH)")
+			p.Required("client_key_path", " when client_auth_method is \"tls_client_auth\"", " (set COYOTE_AUTH_CLIENT_KEY_PATH or authentication.client_key_path)")
 		}
 	case ClientAuthMethodSelfSignedTLSClientAuth:
 		if c.ClientCertPath == "" {
-			p.Addf("%s is required when %s is %q%s", "client_cert_path", "client_auth_method", "self_signed_tls_client_auth", " (set client_cert_path or COYOTE_AUTH_CLIENT_CERT_PATH)")
+			p.Required("client_cert_path", " when client_auth_method is \"self_signed_tls_client_auth\"", " (set COYOTE_AUTH_CLIENT_CERT_PATH or authentication.client_cert_path)")
 		}
 		if c.ClientKeyPath == "" {
-			p.Addf("%s is required when %s is %q%s", "client_key_path", "client_auth_method", "self_signed_tls_client_auth", " (set client_key_path or COYOTE_AUTH_CLIENT_KEY_PATH)")
+			p.Required("client_key_path", " when client_auth_method is \"self_signed_tls_client_auth\"", " (set COYOTE_AUTH_CLIENT_KEY_PATH or authentication.client_key_path)")
 		}
 	}
 	switch c.AuthMode {

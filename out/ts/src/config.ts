@@ -914,8 +914,11 @@ export class AuthClientConfig implements AuthClientSettings {
 
   /**
    * Returns every problem of the configuration: missing required fields,
-   * fields the selected flow and client authentication method need, values
-   * of the wrong kind, malformed URLs and values out of bounds.
+   * fields the selected flow and client authentication method need, a
+   * client authentication method the selected flow does not allow, values
+   * of the wrong kind, enum values not spelled exactly as the spec writes
+   * them, URLs that are not absolute http or https URLs with a host, and
+   * values out of bounds.
    */
   validate(): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
@@ -957,9 +960,12 @@ export class AuthClientConfig implements AuthClientSettings {
         typeof method === "string" &&
         !flow.clientAuthMethods.includes(method)
       ) {
+        const want = flow.clientAuthMethods
+          .map((allowed) => JSON.stringify(allowed))
+          .join(", ");
         problems.push({
           field: methodSpec.name,
-          message: `${methodSpec.name} ${JSON.stringify(method)} cannot be used when ${modeSpec.name} is ${JSON.stringify(mode)}: want one of ${flow.clientAuthMethods.join(", ")}`,
+          message: `${methodSpec.name} ${JSON.stringify(method)} is not allowed when ${modeSpec.name} is ${JSON.stringify(mode)}: want one of ${want}`,
         });
       }
     }
@@ -1051,9 +1057,10 @@ function setField<K extends ConfigKey>(
 }
 
 /**
- * Reads the configuration fields set in the environment. Unset and blank
- * variables are skipped; lists are split on commas and whitespace; booleans
- * are true, false, 1, 0, yes or no in any case. It throws a
+ * Reads the configuration fields set in the environment. Unset, empty and
+ * blank variables are skipped; lists are split on commas and whitespace;
+ * booleans are true, false, 1, 0, yes or no in any case; enum values must
+ * be spelled exactly as the spec writes them, case included. It throws a
  * {@link ConfigError} naming each variable whose value does not convert and
  * what it wants.
  */

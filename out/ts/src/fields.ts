@@ -161,7 +161,7 @@ export function checkValue(
       }
       return isHttpURL(value)
         ? undefined
-        : `${show(spec, value)} is not an absolute http or https URL`;
+        : `invalid URL ${show(spec, value)}: want an absolute http or https URL`;
     default:
       return typeof value === "string"
         ? undefined
@@ -179,8 +179,19 @@ function checkBounds(spec: FieldSpec, value: number): string | undefined {
   return undefined;
 }
 
-/** Reports whether text is an absolute http or https URL with a host. */
+/** An http or https scheme, in any case, followed by a non-empty authority. */
+const httpURLStart = /^https?:\/\/[^/?#]/i;
+
+/**
+ * Reports whether text is an absolute http or https URL with a host. The
+ * text must start with `http://` or `https://` and a host, without
+ * surrounding whitespace: forms the WHATWG parser repairs, such as
+ * `http:host` or `https:///path`, are refused.
+ */
 export function isHttpURL(text: string): boolean {
+  if (!httpURLStart.test(text) || text.trim() !== text) {
+    return false;
+  }
   let url: URL;
   try {
     url = new URL(text);
@@ -188,6 +199,7 @@ export function isHttpURL(text: string): boolean {
     return false;
   }
   return (
-    (url.protocol === "http:" || url.protocol === "https:") && url.host !== ""
+    (url.protocol === "http:" || url.protocol === "https:") &&
+    url.hostname !== ""
   );
 }

@@ -59,10 +59,10 @@ export const runtimeModeEnv = "MODE";
 export const defaultRuntimeMode: RuntimeMode = RuntimeMode.Real;
 
 /**
- * Reads the runtime mode from the `MODE` environment variable, in any
- * case; {@link defaultRuntimeMode} when it is unset or blank. It throws a
- * {@link ConfigError} naming the variable and the modes for any other
- * value.
+ * Reads the runtime mode from the `MODE` environment variable, spelled
+ * exactly as a mode's value (case matters); {@link defaultRuntimeMode} when
+ * it is unset, empty or blank. It throws a {@link ConfigError} naming the
+ * variable and the modes for any other value.
  */
 export function runtimeModeFromEnv(
   env: Environment = process.env,

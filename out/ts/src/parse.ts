@@ -61,15 +61,12 @@ export function parseList(text: string): string[] {
 }
 
 /**
- * Reads one of the allowed values; a value that differs from one only in
- * case is read as that value.
+ * Reads one of the allowed values, spelled exactly as the spec writes it:
+ * case matters, so "Real" is not "real". Surrounding whitespace is ignored.
  */
 export function parseEnum(text: string, allowed: readonly string[]): string {
   const trimmed = text.trim();
-  const folded = trimmed.toLowerCase();
-  const value =
-    allowed.find((candidate) => candidate === trimmed) ??
-    allowed.find((candidate) => candidate.toLowerCase() === folded);
+  const value = allowed.find((candidate) => candidate === trimmed);
   if (value === undefined) {
     throw new ValueError(`want one of ${allowed.join(", ")}`);
   }

@@ -39,6 +39,22 @@ interface BoundCase {
   value?: number;
 }
 
+/** An enum field and one of its values spelled in another case. */
+interface MiscasedCase {
+  key: ConfigKey;
+  field: string;
+  env?: string;
+  yamlKey: string;
+  text: string;
+}
+
+/** A configuration and exactly the problems validation reports for it. */
+interface RuleCase {
+  name: string;
+  values: AuthClientConfigInit;
+  want: { field: string; message: string }[];
+}
+
 /**
  * A flow: the fields it needs when bare, and values that make its
  * configuration valid.
@@ -563,10 +579,456 @@ const flowCases: FlowCase[] = [
   },
 ];
 
-const urlCase: BoundCase = {
-  key: "serverUrl",
-  field: "server_url",
-};
+const valueCases: RuleCase[] = [
+  {
+    name: "client_auth_method client_secret_basic",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.ClientCredentials,
+      clientAuthMethod: ClientAuthMethod.ClientSecretBasic,
+    },
+    want: [
+      {
+        field: "client_secret",
+        message:
+          'client_secret is required when client_auth_method is "client_secret_basic" (set COYOTE_AUTH_CLIENT_SECRET or authentication.client_secret)',
+      },
+    ],
+  },
+  {
+    name: "client_auth_method client_secret_post",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.ClientCredentials,
+      clientAuthMethod: ClientAuthMethod.ClientSecretPost,
+    },
+    want: [
+      {
+        field: "client_secret",
+        message:
+          'client_secret is required when client_auth_method is "client_secret_post" (set COYOTE_AUTH_CLIENT_SECRET or authentication.client_secret)',
+      },
+    ],
+  },
+  {
+    name: "client_auth_method private_key_jwt",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.ClientCredentials,
+      clientAuthMethod: ClientAuthMethod.PrivateKeyJwt,
+    },
+    want: [
+      {
+        field: "jwt_signing_key_path",
+        message:
+          'jwt_signing_key_path is required when client_auth_method is "private_key_jwt" (set COYOTE_AUTH_JWT_KEY_PATH or authentication.jwt_signing_key_path)',
+      },
+    ],
+  },
+  {
+    name: "client_auth_method tls_client_auth",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.ClientCredentials,
+      clientAuthMethod: ClientAuthMethod.TlsClientAuth,
+    },
+    want: [
+      {
+        field: "client_auth_method",
+        message:
+          'client_auth_method "tls_client_auth" is not allowed when auth_mode is "client_credentials": want one of "client_secret_basic", "client_secret_post", "private_key_jwt"',
+      },
+      {
+        field: "client_cert_path",
+        message:
+          'client_cert_path is required when client_auth_method is "tls_client_auth" (set COYOTE_AUTH_CLIENT_CERT_PATH or authentication.client_cert_path)',
+      },
+      {
+        field: "client_key_path",
+        message:
+          'client_key_path is required when client_auth_method is "tls_client_auth" (set COYOTE_AUTH_CLIENT_KEY_PATH or authentication.client_key_path)',
+      },
+    ],
+  },
+  {
+    name: "client_auth_method self_signed_tls_client_auth",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.ClientCredentials,
+      clientAuthMethod: ClientAuthMethod.SelfSignedTlsClientAuth,
+    },
+    want: [
+      {
+        field: "client_auth_method",
+        message:
+          'client_auth_method "self_signed_tls_client_auth" is not allowed when auth_mode is "client_credentials": want one of "client_secret_basic", "client_secret_post", "private_key_jwt"',
+      },
+      {
+        field: "client_cert_path",
+        message:
+          'client_cert_path is required when client_auth_method is "self_signed_tls_client_auth" (set COYOTE_AUTH_CLIENT_CERT_PATH or authentication.client_cert_path)',
+      },
+      {
+        field: "client_key_path",
+        message:
+          'client_key_path is required when client_auth_method is "self_signed_tls_client_auth" (set COYOTE_AUTH_CLIENT_KEY_PATH or authentication.client_key_path)',
+      },
+    ],
+  },
+];
+
+const methodCases: RuleCase[] = [
+  {
+    name:
+      "auth_mode client_credentials, client_auth_method client_secret_basic",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.ClientCredentials,
+      clientAuthMethod: ClientAuthMethod.ClientSecretBasic,
+      clientSecret: "s3cr3t-a-client-secret-Zq9",
+    },
+    want: [],
+  },
+  {
+    name: "auth_mode client_credentials, client_auth_method client_secret_post",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.ClientCredentials,
+      clientAuthMethod: ClientAuthMethod.ClientSecretPost,
+      clientSecret: "s3cr3t-a-client-secret-Zq9",
+    },
+    want: [],
+  },
+  {
+    name: "auth_mode client_credentials, client_auth_method private_key_jwt",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.ClientCredentials,
+      clientAuthMethod: ClientAuthMethod.PrivateKeyJwt,
+      jwtSigningKeyPath: "/etc/coyote/a/jwt-signing-key-path.pem",
+    },
+    want: [],
+  },
+  {
+    name: "auth_mode client_credentials, client_auth_method tls_client_auth",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.ClientCredentials,
+      clientAuthMethod: ClientAuthMethod.TlsClientAuth,
+      clientCertPath: "/etc/coyote/a/client-cert-path.pem",
+      clientKeyPath: "/etc/coyote/a/client-key-path.pem",
+    },
+    want: [
+      {
+        field: "client_auth_method",
+        message:
+          'client_auth_method "tls_client_auth" is not allowed when auth_mode is "client_credentials": want one of "client_secret_basic", "client_secret_post", "private_key_jwt"',
+      },
+    ],
+  },
+  {
+    name:
+      "auth_mode authorization_code, client_auth_method client_secret_basic",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.AuthorizationCode,
+      clientAuthMethod: ClientAuthMethod.ClientSecretBasic,
+      redirectUri: "https://a.example.test/redirect-uri",
+      clientSecret: "s3cr3t-a-client-secret-Zq9",
+    },
+    want: [],
+  },
+  {
+    name: "auth_mode authorization_code, client_auth_method client_secret_post",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.AuthorizationCode,
+      clientAuthMethod: ClientAuthMethod.ClientSecretPost,
+      redirectUri: "https://a.example.test/redirect-uri",
+      clientSecret: "s3cr3t-a-client-secret-Zq9",
+    },
+    want: [],
+  },
+  {
+    name: "auth_mode authorization_code, client_auth_method private_key_jwt",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.AuthorizationCode,
+      clientAuthMethod: ClientAuthMethod.PrivateKeyJwt,
+      redirectUri: "https://a.example.test/redirect-uri",
+      jwtSigningKeyPath: "/etc/coyote/a/jwt-signing-key-path.pem",
+    },
+    want: [],
+  },
+  {
+    name: "auth_mode authorization_code, client_auth_method tls_client_auth",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.AuthorizationCode,
+      clientAuthMethod: ClientAuthMethod.TlsClientAuth,
+      redirectUri: "https://a.example.test/redirect-uri",
+      clientCertPath: "/etc/coyote/a/client-cert-path.pem",
+      clientKeyPath: "/etc/coyote/a/client-key-path.pem",
+    },
+    want: [
+      {
+        field: "client_auth_method",
+        message:
+          'client_auth_method "tls_client_auth" is not allowed when auth_mode is "authorization_code": want one of "client_secret_basic", "client_secret_post", "private_key_jwt"',
+      },
+    ],
+  },
+  {
+    name: "auth_mode authorization_code_pkce, client_auth_method none",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.AuthorizationCodePkce,
+      clientAuthMethod: ClientAuthMethod.None,
+      redirectUri: "https://a.example.test/redirect-uri",
+    },
+    want: [],
+  },
+  {
+    name:
+      "auth_mode authorization_code_pkce, client_auth_method client_secret_basic",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.AuthorizationCodePkce,
+      clientAuthMethod: ClientAuthMethod.ClientSecretBasic,
+      redirectUri: "https://a.example.test/redirect-uri",
+      clientSecret: "s3cr3t-a-client-secret-Zq9",
+    },
+    want: [],
+  },
+  {
+    name:
+      "auth_mode authorization_code_pkce, client_auth_method client_secret_post",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.AuthorizationCodePkce,
+      clientAuthMethod: ClientAuthMethod.ClientSecretPost,
+      redirectUri: "https://a.example.test/redirect-uri",
+      clientSecret: "s3cr3t-a-client-secret-Zq9",
+    },
+    want: [],
+  },
+  {
+    name:
+      "auth_mode authorization_code_pkce, client_auth_method private_key_jwt",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.AuthorizationCodePkce,
+      clientAuthMethod: ClientAuthMethod.PrivateKeyJwt,
+      redirectUri: "https://a.example.test/redirect-uri",
+      jwtSigningKeyPath: "/etc/coyote/a/jwt-signing-key-path.pem",
+    },
+    want: [],
+  },
+  {
+    name:
+      "auth_mode authorization_code_pkce, client_auth_method tls_client_auth",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.AuthorizationCodePkce,
+      clientAuthMethod: ClientAuthMethod.TlsClientAuth,
+      redirectUri: "https://a.example.test/redirect-uri",
+      clientCertPath: "/etc/coyote/a/client-cert-path.pem",
+      clientKeyPath: "/etc/coyote/a/client-key-path.pem",
+    },
+    want: [
+      {
+        field: "client_auth_method",
+        message:
+          'client_auth_method "tls_client_auth" is not allowed when auth_mode is "authorization_code_pkce": want one of "none", "client_secret_basic", "client_secret_post", "private_key_jwt"',
+      },
+    ],
+  },
+  {
+    name: "auth_mode jwt_bearer, client_auth_method none",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.JwtBearer,
+      clientAuthMethod: ClientAuthMethod.None,
+      jwtSigningKeyPath: "/etc/coyote/a/jwt-signing-key-path.pem",
+      jwtIssuer: "a-jwt-issuer",
+    },
+    want: [],
+  },
+  {
+    name: "auth_mode jwt_bearer, client_auth_method client_secret_basic",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.JwtBearer,
+      clientAuthMethod: ClientAuthMethod.ClientSecretBasic,
+      jwtSigningKeyPath: "/etc/coyote/a/jwt-signing-key-path.pem",
+      jwtIssuer: "a-jwt-issuer",
+      clientSecret: "s3cr3t-a-client-secret-Zq9",
+    },
+    want: [],
+  },
+  {
+    name: "auth_mode jwt_bearer, client_auth_method client_secret_post",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.JwtBearer,
+      clientAuthMethod: ClientAuthMethod.ClientSecretPost,
+      jwtSigningKeyPath: "/etc/coyote/a/jwt-signing-key-path.pem",
+      jwtIssuer: "a-jwt-issuer",
+      clientSecret: "s3cr3t-a-client-secret-Zq9",
+    },
+    want: [],
+  },
+  {
+    name: "auth_mode jwt_bearer, client_auth_method private_key_jwt",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.JwtBearer,
+      clientAuthMethod: ClientAuthMethod.PrivateKeyJwt,
+      jwtSigningKeyPath: "/etc/coyote/a/jwt-signing-key-path.pem",
+      jwtIssuer: "a-jwt-issuer",
+    },
+    want: [],
+  },
+  {
+    name: "auth_mode jwt_bearer, client_auth_method tls_client_auth",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.JwtBearer,
+      clientAuthMethod: ClientAuthMethod.TlsClientAuth,
+      jwtSigningKeyPath: "/etc/coyote/a/jwt-signing-key-path.pem",
+      jwtIssuer: "a-jwt-issuer",
+      clientCertPath: "/etc/coyote/a/client-cert-path.pem",
+      clientKeyPath: "/etc/coyote/a/client-key-path.pem",
+    },
+    want: [
+      {
+        field: "client_auth_method",
+        message:
+          'client_auth_method "tls_client_auth" is not allowed when auth_mode is "jwt_bearer": want one of "none", "client_secret_basic", "client_secret_post", "private_key_jwt"',
+      },
+    ],
+  },
+  {
+    name:
+      "auth_mode client_credentials_mtls, client_auth_method tls_client_auth",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.ClientCredentialsMtls,
+      clientAuthMethod: ClientAuthMethod.TlsClientAuth,
+      clientCertPath: "/etc/coyote/a/client-cert-path.pem",
+      clientKeyPath: "/etc/coyote/a/client-key-path.pem",
+    },
+    want: [],
+  },
+  {
+    name:
+      "auth_mode client_credentials_mtls, client_auth_method self_signed_tls_client_auth",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.ClientCredentialsMtls,
+      clientAuthMethod: ClientAuthMethod.SelfSignedTlsClientAuth,
+      clientCertPath: "/etc/coyote/a/client-cert-path.pem",
+      clientKeyPath: "/etc/coyote/a/client-key-path.pem",
+    },
+    want: [],
+  },
+  {
+    name:
+      "auth_mode client_credentials_mtls, client_auth_method client_secret_basic",
+    values: {
+      serverUrl: "https://a.example.test/server-url",
+      clientId: "a-client-id",
+      authMode: AuthMode.ClientCredentialsMtls,
+      clientAuthMethod: ClientAuthMethod.ClientSecretBasic,
+      clientCertPath: "/etc/coyote/a/client-cert-path.pem",
+      clientKeyPath: "/etc/coyote/a/client-key-path.pem",
+      clientSecret: "s3cr3t-a-client-secret-Zq9",
+    },
+    want: [
+      {
+        field: "client_auth_method",
+        message:
+          'client_auth_method "client_secret_basic" is not allowed when auth_mode is "client_credentials_mtls": want one of "tls_client_auth", "self_signed_tls_client_auth"',
+      },
+    ],
+  },
+];
+
+const miscased: MiscasedCase[] = [
+  {
+    key: "authMode",
+    field: "auth_mode",
+    env: "COYOTE_AUTH_MODE",
+    yamlKey: "auth_mode",
+    text: "CLIENT_CREDENTIALS",
+  },
+  {
+    key: "clientAuthMethod",
+    field: "client_auth_method",
+    env: "COYOTE_AUTH_CLIENT_AUTH_METHOD",
+    yamlKey: "client_auth_method",
+    text: "CLIENT_SECRET_BASIC",
+  },
+  {
+    key: "jwtAlgorithm",
+    field: "jwt_algorithm",
+    env: "COYOTE_AUTH_JWT_ALGORITHM",
+    yamlKey: "jwt_algorithm",
+    text: "rs256",
+  },
+];
+
+const urlFields: BoundCase[] = [
+  {
+    key: "serverUrl",
+    field: "server_url",
+  },
+  {
+    key: "redirectUri",
+    field: "redirect_uri",
+  },
+  {
+    key: "tokenUrl",
+    field: "token_url",
+  },
+  {
+    key: "authorizationUrl",
+    field: "authorization_url",
+  },
+  {
+    key: "revocationUrl",
+    field: "revocation_url",
+  },
+  {
+    key: "introspectionUrl",
+    field: "introspection_url",
+  },
+];
 
 const precedenceYAML = `authentication:
   server_url: https://a.example.test/server-url
@@ -660,10 +1122,12 @@ describe("configuration from environment variables", () => {
     assertValues(config, wantOf(spellingB));
   });
 
-  it("skips blank variables", () => {
-    const env = envOf(spellingA.map((c) => ({ ...c, text: "  " })));
-    const config = withEnv(env, () => AuthClientConfig.fromEnv());
-    assertValues(config, defaults);
+  it("skips empty and blank variables", () => {
+    for (const text of ["", "  "]) {
+      const env = envOf(spellingA.map((c) => ({ ...c, text })));
+      const config = withEnv(env, () => AuthClientConfig.fromEnv());
+      assertValues(config, defaults);
+    }
   });
 
   it("refuses a bad value naming the variable and the allowed values", () => {
@@ -672,6 +1136,19 @@ describe("configuration from environment variables", () => {
       assert.throws(
         () => withEnv(env, () => AuthClientConfig.fromEnv()),
         (err) => assertConfigError(err, ...c.parts),
+      );
+    }
+  });
+
+  it("refuses an enum value spelled in another case", () => {
+    for (const c of miscased) {
+      if (c.env === undefined) {
+        continue;
+      }
+      const env = { [c.env]: c.text };
+      assert.throws(
+        () => withEnv(env, () => AuthClientConfig.fromEnv()),
+        (err) => assertConfigError(err, c.env ?? "", c.text),
       );
     }
   });
@@ -723,6 +1200,16 @@ describe("configuration from a YAML file", () => {
     );
   });
 
+  it("refuses an enum value spelled in another case", () => {
+    for (const c of miscased) {
+      const text = `authentication:\n  ${c.yamlKey}: ${JSON.stringify(c.text)}\n`;
+      assert.throws(
+        () => AuthClientConfig.fromYAML(text, "auth.yaml"),
+        (err) => assertConfigError(err, "auth.yaml:2:", c.yamlKey, c.text),
+      );
+    }
+  });
+
   it("refuses a document without the authentication root key", () => {
     assert.throws(
       () => AuthClientConfig.fromYAML("other:\n  key: 1\n", "auth.yaml"),
@@ -761,13 +1248,53 @@ describe("configuration validation", () => {
     }
   });
 
-  it("refuses a malformed URL", () => {
-    const values = withValue(complete, urlCase.key, "not a url");
-    const config = new AuthClientConfig(values);
-    const problems = config.validate();
-    assert.equal(problems.length, 1);
-    assert.equal(problems[0]?.field, urlCase.field);
-    assert.match(problems[0]?.message ?? "", /not a url/);
+  it("refuses a URL that is not absolute http or https with a host", () => {
+    const bad = [
+      "ftp://x",
+      "not a url",
+      "/relative/path",
+      "example.test",
+      "http://",
+      "https:///path",
+      "http:example.test",
+      "mailto:someone@example.test",
+      " https://example.test",
+    ];
+    for (const c of urlFields) {
+      for (const url of bad) {
+        const config = new AuthClientConfig(withValue(complete, c.key, url));
+        const want = `${c.field}: invalid URL ${JSON.stringify(url)}: want an absolute http or https URL`;
+        assert.deepEqual(config.validate(), [{ field: c.field, message: want }]);
+      }
+    }
+  });
+
+  it("accepts absolute http and https URLs", () => {
+    const good = [
+      "http://localhost:8080",
+      "https://auth.example.test/oauth2/token?x=1",
+      "HTTPS://Auth.Example.Test/",
+      "http://[::1]:9000/",
+    ];
+    for (const c of urlFields) {
+      for (const url of good) {
+        const config = new AuthClientConfig(withValue(complete, c.key, url));
+        assert.deepEqual(config.validate(), [], `${c.field} ${url}`);
+      }
+    }
+  });
+
+  it("refuses an enum value given in code in another case", () => {
+    for (const c of miscased) {
+      const config = new AuthClientConfig(withValue(complete, c.key, c.text));
+      const fields = problemFields(config);
+      assert.ok(fields.length > 0, `${c.field} ${c.text} accepted`);
+      assert.deepEqual(
+        fields.filter((field) => field !== c.field),
+        [],
+        c.text,
+      );
+    }
   });
 
   it("names what each flow needs", () => {
@@ -780,6 +1307,20 @@ describe("configuration validation", () => {
       }
       const config = new AuthClientConfig({ ...required, ...c.values });
       assert.deepEqual(config.validate(), [], c.flow);
+    }
+  });
+
+  it("names the fields an enum value needs", () => {
+    for (const c of valueCases) {
+      const config = new AuthClientConfig(c.values);
+      assert.deepEqual(config.validate(), c.want, c.name);
+    }
+  });
+
+  it("allows only the client auth methods of the selected flow", () => {
+    for (const c of methodCases) {
+      const config = new AuthClientConfig(c.values);
+      assert.deepEqual(config.validate(), c.want, c.name);
     }
   });
 

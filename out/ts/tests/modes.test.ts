@@ -16,12 +16,6 @@ import {
 
 import { withEnv } from "./helpers.js";
 
-/** A spelling of a mode in MODE. */
-interface ModeSpelling {
-  text: string;
-  mode: RuntimeMode;
-}
-
 /** A mode option given a value. */
 interface OptionCase {
   mode: RuntimeMode;
@@ -30,31 +24,13 @@ interface OptionCase {
   value: unknown;
 }
 
-const spellings: ModeSpelling[] = [
-  {
-    text: "Real",
-    mode: RuntimeMode.Real,
-  },
-  {
-    text: "Mock",
-    mode: RuntimeMode.Mock,
-  },
-  {
-    text: "Debug",
-    mode: RuntimeMode.Debug,
-  },
-  {
-    text: "Record",
-    mode: RuntimeMode.Record,
-  },
-  {
-    text: "Replay",
-    mode: RuntimeMode.Replay,
-  },
-  {
-    text: "Simulation",
-    mode: RuntimeMode.Simulation,
-  },
+const miscasedModes: string[] = [
+  "REAL",
+  "MOCK",
+  "DEBUG",
+  "RECORD",
+  "REPLAY",
+  "SIMULATION",
 ];
 
 const expectedDefaults: RuntimeModeOptions = {
@@ -144,16 +120,18 @@ describe("runtime mode", () => {
     ]);
   });
 
-  it("is real when MODE is unset or blank", () => {
+  it("is real when MODE is unset, empty or blank", () => {
     assert.equal(defaultRuntimeMode, RuntimeMode.Real);
     assert.equal(
       withEnv({}, () => runtimeModeFromEnv()),
       defaultRuntimeMode,
     );
-    assert.equal(
-      withEnv({ MODE: " " }, () => runtimeModeFromEnv()),
-      defaultRuntimeMode,
-    );
+    for (const text of ["", " "]) {
+      assert.equal(
+        withEnv({ MODE: text }, () => runtimeModeFromEnv()),
+        defaultRuntimeMode,
+      );
+    }
   });
 
   it("is read from MODE", () => {
@@ -164,11 +142,19 @@ describe("runtime mode", () => {
         mode,
       );
     }
-    for (const c of spellings) {
-      const env = { MODE: c.text };
-      assert.equal(
-        withEnv(env, () => runtimeModeFromEnv()),
-        c.mode,
+  });
+
+  it("refuses a mode spelled in another case", () => {
+    for (const text of miscasedModes) {
+      const env = { MODE: text };
+      assert.throws(
+        () => withEnv(env, () => runtimeModeFromEnv()),
+        (err) => {
+          assert.ok(err instanceof ConfigError);
+          assert.ok(err.message.includes("MODE"), err.message);
+          assert.ok(err.message.includes(text), err.message);
+          return true;
+        },
       );
     }
   });

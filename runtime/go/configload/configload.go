@@ -28,6 +28,20 @@ func (p *Problems) Addf(format string, args ...any) {
 	*p = append(*p, fmt.Sprintf(format, args...))
 }
 
+// Required records that field is missing, unless it was reported missing
+// already (a field can be needed by both the flow and the client
+// authentication method): "client_secret is required when
+// client_auth_method is \"client_secret_basic\" (set ...)".
+func (p *Problems) Required(field, when, source string) {
+	prefix := field + " is required"
+	for _, s := range *p {
+		if strings.HasPrefix(s, prefix) {
+			return
+		}
+	}
+	*p = append(*p, prefix+when+source)
+}
+
 // Err returns the problems as a *Error, or nil when there are none.
 func (p Problems) Err() error {
 	if len(p) == 0 {
@@ -141,6 +155,7 @@ func Enum(lookup Lookup, name string, dst *string, allowed []string, p *Problems
 	if !ok {
 		return
 	}
+	v = strings.TrimSpace(v)
 	if !contains(allowed, v) {
 		p.Addf("%s: unknown value %q: want one of %s", name, v, quoteAll(allowed))
 		return

@@ -118,11 +118,8 @@ func genConfig(f *jen.File, m *model.Model) {
 func genConfigStruct(f *jen.File, m *model.Model) {
 	fields := make([]jen.Code, 0, len(m.Fields))
 	for _, fd := range m.Fields {
-		fields = append(fields)
 		fields = append(fields, doc(fieldDoc(fd, m.YAMLRoot))...)
-		fields = append(fields,
-			jen.Id(fd.Name.Go).Add(goType(fd)).Tag(map[string]string{"yaml": fd.YAMLKey, "json": fd.YAMLKey}),
-		)
+		fields = append(fields, jen.Id(fd.Name.Go).Add(goType(fd)).Tag(map[string]string{"yaml": fd.YAMLKey, "json": fd.YAMLKey}))
 	}
 	f.Comment("Config is the client configuration. DefaultConfig returns it with every")
 	f.Comment("default set; LoadConfig also reads the configuration file and the")
@@ -285,9 +282,9 @@ func isEmpty(fd *model.Field, recv string) *jen.Statement {
 }
 
 // source names where a field may be set, for messages.
-func source(fd *model.Field) string {
+func source(fd *model.Field, yamlRoot string) string {
 	if fd.Env != "" {
-		return " (set " + fd.YAMLKey + " or " + fd.Env + ")"
+		return " (set " + fd.Env + " or " + yamlRoot + "." + fd.YAMLKey + ")"
 	}
 	return ""
 }
@@ -297,7 +294,7 @@ func genValidate(f *jen.File, m *model.Model) {
 	for _, fd := range m.Fields {
 		if fd.Required {
 			body = append(body, jen.If(isEmpty(fd, "c")).Block(
-				jen.Id("p").Dot("Addf").Call(jen.Lit("%s is required%s"), jen.Lit(fd.YAMLKey), jen.Lit(source(fd))),
+				jen.Id("p").Dot("Required").Call(jen.Lit(fd.YAMLKey), jen.Lit(""), jen.Lit(source(fd, m.YAMLRoot))),
 			))
 		}
 		switch fd.Kind {
@@ -346,7 +343,7 @@ func genValueRequirements(m *model.Model) []jen.Code {
 				}
 				seen[r.Name.Snake] = true
 				checks = append(checks, jen.If(isEmpty(r, "c")).Block(
-					jen.Id("p").Dot("Addf").Call(jen.Lit("%s is required when %s is %q%s"), jen.Lit(r.YAMLKey), jen.Lit(fd.YAMLKey), jen.Lit(v.Value), jen.Lit(source(r))),
+					jen.Id("p").Dot("Required").Call(jen.Lit(r.YAMLKey), jen.Lit(fmt.Sprintf(" when %s is %q", fd.YAMLKey, v.Value)), jen.Lit(source(r, m.YAMLRoot))),
 				))
 			}
 			if len(checks) > 0 {

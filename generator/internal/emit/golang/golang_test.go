@@ -75,7 +75,7 @@ func TestGenConfig(t *testing.T) {
 		`configload.Int(lookup, "ACME_AUTH_TIMEOUT_MS", &c.TimeoutMS, &p)`,
 		`configload.String(lookup, "ACME_AUTH_CLIENT_SECRET", (*string)(&c.ClientSecret), &p)`,
 		`configload.Section(data, name, "auth", fileKeys, &p)`,
-		`p.Addf("%s is required%s", "client_id", " (set client_id or ACME_AUTH_CLIENT_ID)")`,
+		`p.Required("client_id", "", " (set ACME_AUTH_CLIENT_ID or auth.client_id)")`,
 		`case ClientAuthMethodClientSecretBasic:`,
 		`configload.CheckRange(&p, "timeout_ms", float64(c.TimeoutMS), configload.Bound(0.0), nil)`,
 	)

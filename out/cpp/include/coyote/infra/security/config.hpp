@@ -89,8 +89,10 @@ struct COYOTE_INFRA_SECURITY_EXPORT AuthClientConfigOverrides {
   /// invalid value and the values it allows.
   static AuthClientConfigOverrides from_env();
 
-  /// The fields set under "authentication:" in a YAML file. Throws ConfigError
-  /// when the file cannot be read or parsed, lacks the "authentication:"
+  /// The fields set under "authentication:" in a YAML file; none when the
+  /// file is empty or has no "authentication:" key, since other components
+  /// may share the file. Throws ConfigError when the file cannot be read or
+  /// parsed, is not a mapping, has a "authentication:" key that holds no
   /// mapping, has a key no field has, or has an invalid value.
   static AuthClientConfigOverrides from_yaml_file(const std::filesystem::path& path);
 
@@ -310,8 +312,10 @@ struct COYOTE_INFRA_SECURITY_EXPORT AuthClientConfig {
   /// Sets every field that overrides sets; returns *this.
   AuthClientConfig& apply(const AuthClientConfigOverrides& overrides);
 
-  /// Returns every problem: missing required fields, malformed URLs, values
-  /// out of range, and fields the selected auth mode needs. Empty when the
+  /// Returns every problem: missing required fields, URLs that are not
+  /// absolute http or https URLs, values out of range, the fields the
+  /// selected auth mode and the values of enum fields need, and a client
+  /// authentication method the auth mode does not allow. Empty when the
   /// configuration is valid.
   std::vector<ConfigProblem> validate() const;
 
