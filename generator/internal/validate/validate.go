@@ -26,7 +26,7 @@ var (
 	// Flows are the flows the runtimes implement.
 	Flows = []string{"authorization_code", "authorization_code_pkce", "client_credentials", "jwt_bearer", "mtls", "refresh_token"}
 	// Operations are the operations the runtimes implement.
-	Operations = []string{"authenticate_authorization_code", "authenticate_client_credentials", "authenticate_jwt_bearer", "clear_tokens", "get_valid_token", "introspect_token", "refresh_token", "revoke_token", "start_authorization_code_flow", "test_connection"}
+	Operations = []string{"authenticate_authorization_code", "authenticate_client_credentials", "authenticate_jwt_bearer", "clear_tokens", "complete_authorization_code_flow", "get_valid_token", "introspect_token", "refresh_token", "revoke_token", "start_authorization_code_flow", "test_connection"}
 	// Modes are the runtime modes the runtimes implement.
 	Modes = []string{"debug", "mock", "real", "record", "replay", "simulation"}
 	// ParamSources are where a token request parameter may come from.

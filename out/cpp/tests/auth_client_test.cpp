@@ -53,6 +53,11 @@ class RecordingClient final : public AuthClient {
     return {};
   }
 
+  AuthResult do_complete_authorization_code_flow(const std::string& callback_url) override {
+    record("complete_authorization_code_flow");
+    return {};
+  }
+
   AuthResult do_authenticate_jwt_bearer(const std::string& subject,
                                         const std::vector<std::string>& scopes) override {
     record("authenticate_jwt_bearer");
@@ -103,6 +108,8 @@ TEST(AuthClientTest, PublicFunctionsCallTheImplementation) {
                                          "redirect-uri",
                                          SecretString{"code-verifier"});
   client.authenticate_authorization_code("authorization-code");
+  client.complete_authorization_code_flow("callback-url");
+  client.complete_authorization_code_flow("callback-url");
   client.authenticate_jwt_bearer("subject", std::vector<std::string>{"scopes"});
   client.authenticate_jwt_bearer();
   client.refresh_token(SecretString{"refresh-token"});
@@ -118,27 +125,29 @@ TEST(AuthClientTest, PublicFunctionsCallTheImplementation) {
   client.clear_tokens();
   client.clear_tokens();
   const std::vector<std::string> calls = client.calls();
-  ASSERT_EQ(calls.size(), 10u * 2);
+  ASSERT_EQ(calls.size(), 11u * 2);
   EXPECT_EQ(calls[0 * 2], "authenticate_client_credentials");
   EXPECT_EQ(calls[0 * 2 + 1], "authenticate_client_credentials");
   EXPECT_EQ(calls[1 * 2], "start_authorization_code_flow");
   EXPECT_EQ(calls[1 * 2 + 1], "start_authorization_code_flow");
   EXPECT_EQ(calls[2 * 2], "authenticate_authorization_code");
   EXPECT_EQ(calls[2 * 2 + 1], "authenticate_authorization_code");
-  EXPECT_EQ(calls[3 * 2], "authenticate_jwt_bearer");
-  EXPECT_EQ(calls[3 * 2 + 1], "authenticate_jwt_bearer");
-  EXPECT_EQ(calls[4 * 2], "refresh_token");
-  EXPECT_EQ(calls[4 * 2 + 1], "refresh_token");
-  EXPECT_EQ(calls[5 * 2], "get_valid_token");
-  EXPECT_EQ(calls[5 * 2 + 1], "get_valid_token");
-  EXPECT_EQ(calls[6 * 2], "revoke_token");
-  EXPECT_EQ(calls[6 * 2 + 1], "revoke_token");
-  EXPECT_EQ(calls[7 * 2], "introspect_token");
-  EXPECT_EQ(calls[7 * 2 + 1], "introspect_token");
-  EXPECT_EQ(calls[8 * 2], "test_connection");
-  EXPECT_EQ(calls[8 * 2 + 1], "test_connection");
-  EXPECT_EQ(calls[9 * 2], "clear_tokens");
-  EXPECT_EQ(calls[9 * 2 + 1], "clear_tokens");
+  EXPECT_EQ(calls[3 * 2], "complete_authorization_code_flow");
+  EXPECT_EQ(calls[3 * 2 + 1], "complete_authorization_code_flow");
+  EXPECT_EQ(calls[4 * 2], "authenticate_jwt_bearer");
+  EXPECT_EQ(calls[4 * 2 + 1], "authenticate_jwt_bearer");
+  EXPECT_EQ(calls[5 * 2], "refresh_token");
+  EXPECT_EQ(calls[5 * 2 + 1], "refresh_token");
+  EXPECT_EQ(calls[6 * 2], "get_valid_token");
+  EXPECT_EQ(calls[6 * 2 + 1], "get_valid_token");
+  EXPECT_EQ(calls[7 * 2], "revoke_token");
+  EXPECT_EQ(calls[7 * 2 + 1], "revoke_token");
+  EXPECT_EQ(calls[8 * 2], "introspect_token");
+  EXPECT_EQ(calls[8 * 2 + 1], "introspect_token");
+  EXPECT_EQ(calls[9 * 2], "test_connection");
+  EXPECT_EQ(calls[9 * 2 + 1], "test_connection");
+  EXPECT_EQ(calls[10 * 2], "clear_tokens");
+  EXPECT_EQ(calls[10 * 2 + 1], "clear_tokens");
 }
 
 TEST(AuthClientTest, AsynchronousFunctionsRunTheImplementationOnAnotherThread) {
@@ -151,6 +160,9 @@ TEST(AuthClientTest, AsynchronousFunctionsRunTheImplementationOnAnotherThread) {
   EXPECT_NE(client.last_thread(), std::this_thread::get_id());
   client.authenticate_authorization_code_async("authorization-code").get();
   EXPECT_EQ(client.calls().back(), "authenticate_authorization_code");
+  EXPECT_NE(client.last_thread(), std::this_thread::get_id());
+  client.complete_authorization_code_flow_async("callback-url").get();
+  EXPECT_EQ(client.calls().back(), "complete_authorization_code_flow");
   EXPECT_NE(client.last_thread(), std::this_thread::get_id());
   client.authenticate_jwt_bearer_async().get();
   EXPECT_EQ(client.calls().back(), "authenticate_jwt_bearer");

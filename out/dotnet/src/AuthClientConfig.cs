@@ -194,7 +194,8 @@ namespace Coyote.Infra.Security
         public string JwtIssuer { get; set; } = "";
 
         /// <summary>
-        /// The aud claim of signed JWTs; defaults to the authorization server's issuer identifier.
+        /// The aud claim of signed JWTs; defaults to the token endpoint URL, which servers accept
+        /// as their identity for assertions (RFC 7523 section 3).
         /// </summary>
         /// <remarks>
         /// Environment variable <c>COYOTE_AUTH_JWT_AUDIENCE</c>, YAML key <c>jwt_audience</c>.

@@ -65,6 +65,17 @@ export interface AuthClient {
   ): Promise<AuthResult>;
 
   /**
+   * Completes an authorization code flow from the redirection the user agent
+   * brought back; checks state (constant time, one use) and iss (RFC 9207),
+   * then exchanges the code with the request's own redirect_uri and code
+   * verifier.
+   *
+   * @param callbackUrl - The full redirection URL, with its query (code, state,
+   * iss, or error).
+   */
+  completeAuthorizationCodeFlow(callbackUrl: string): Promise<AuthResult>;
+
+  /**
    * Obtains a token with a signed JWT as the authorization grant (RFC 7523
    * section 2.1).
    *

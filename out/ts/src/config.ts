@@ -175,8 +175,8 @@ export interface AuthClientSettings {
    */
   jwtIssuer: string;
   /**
-   * The aud claim of signed JWTs; defaults to the authorization server's issuer
-   * identifier.
+   * The aud claim of signed JWTs; defaults to the token endpoint URL, which
+   * servers accept as their identity for assertions (RFC 7523 section 3).
    *
    * Environment: `COYOTE_AUTH_JWT_AUDIENCE`. YAML:
    * `authentication.jwt_audience`.
@@ -768,8 +768,8 @@ export class AuthClientConfig implements AuthClientSettings {
    */
   jwtIssuer: string = "";
   /**
-   * The aud claim of signed JWTs; defaults to the authorization server's issuer
-   * identifier.
+   * The aud claim of signed JWTs; defaults to the token endpoint URL, which
+   * servers accept as their identity for assertions (RFC 7523 section 3).
    *
    * Environment: `COYOTE_AUTH_JWT_AUDIENCE`. YAML:
    * `authentication.jwt_audience`.

@@ -262,3 +262,8 @@ func (c *Client) Close() error {
 	c.http.CloseIdleConnections()
 	return nil
 }
+
+// CompleteAuthorizationCodeFlow is not implemented yet.
+func (c *Client) CompleteAuthorizationCodeFlow(ctx context.Context, callbackURL string) (*token.Token, error) {
+	return nil, oautherr.NotImplemented("complete_authorization_code_flow")
+}

@@ -111,6 +111,36 @@ namespace Coyote.Infra.Security
             CancellationToken cancellationToken = default(CancellationToken));
 
         /// <summary>
+        /// Completes an authorization code flow from the redirection the user agent brought back;
+        /// checks state (constant time, one use) and iss (RFC 9207), then exchanges the code with
+        /// the request's own redirect_uri and code verifier.
+        /// </summary>
+        /// <param name="callbackUrl">
+        /// The full redirection URL, with its query (code, state, iss, or error).
+        /// </param>
+        /// <returns>
+        /// The outcome: the token on success, the OAuth error code and description on failure.
+        /// </returns>
+        AuthResult CompleteAuthorizationCodeFlow(string callbackUrl);
+
+        /// <summary>
+        /// Completes an authorization code flow from the redirection the user agent brought back;
+        /// checks state (constant time, one use) and iss (RFC 9207), then exchanges the code with
+        /// the request's own redirect_uri and code verifier.
+        /// </summary>
+        /// <param name="callbackUrl">
+        /// The full redirection URL, with its query (code, state, iss, or error).
+        /// </param>
+        /// <param name="cancellationToken">Cancels the operation.</param>
+        /// <returns>
+        /// A task whose result is the outcome: the token on success, the OAuth error code and
+        /// description on failure.
+        /// </returns>
+        Task<AuthResult> CompleteAuthorizationCodeFlowAsync(
+            string callbackUrl,
+            CancellationToken cancellationToken = default(CancellationToken));
+
+        /// <summary>
         /// Obtains a token with a signed JWT as the authorization grant (RFC 7523 section 2.1).
         /// </summary>
         /// <param name="subject">The sub claim; the client_id when empty.</param>

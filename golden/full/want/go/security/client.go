@@ -38,6 +38,9 @@ type Client interface {
 	//   - redirectURI, optional: The redirect_uri used in the authorization request.
 	//   - codeVerifier, optional: The PKCE code verifier returned by start_authorization_code_flow.
 	AuthenticateAuthorizationCode(ctx context.Context, authorizationCode string, redirectURI string, codeVerifier string) (*Token, error)
+	// CompleteAuthorizationCodeFlow completes an authorization code flow from the redirection the user agent brought back; checks state (constant time, one use) and iss (RFC 9207), then exchanges the code with the request's own redirect_uri and code verifier. (operation complete_authorization_code_flow)
+	//   - callbackURL: The full redirection URL, with its query (code, state, iss, or error).
+	CompleteAuthorizationCodeFlow(ctx context.Context, callbackURL string) (*Token, error)
 	// AuthenticateJWTBearer obtains a token with a signed JWT as the authorization grant (RFC 7523 section 2.1). (operation authenticate_jwt_bearer)
 	//   - subject, optional: The sub claim; the client_id when empty.
 	//   - scopes, optional: Scopes to request.
@@ -173,6 +176,10 @@ func (c *client) StartAuthorizationCodeFlow(ctx context.Context, redirectURI str
 
 func (c *client) AuthenticateAuthorizationCode(ctx context.Context, authorizationCode string, redirectURI string, codeVerifier string) (*Token, error) {
 	return c.core.AuthenticateAuthorizationCode(ctx, authorizationCode, redirectURI, codeVerifier)
+}
+
+func (c *client) CompleteAuthorizationCodeFlow(ctx context.Context, callbackURL string) (*Token, error) {
+	return c.core.CompleteAuthorizationCodeFlow(ctx, callbackURL)
 }
 
 func (c *client) AuthenticateJWTBearer(ctx context.Context, subject string, scopes []string) (*Token, error) {

@@ -78,9 +78,9 @@ type Config struct {
 	// JWTIssuer: The iss claim of JWT bearer grants. (environment
 	// COYOTE_AUTH_JWT_ISSUER, YAML authentication.jwt_issuer)
 	JWTIssuer string `json:"jwt_issuer" yaml:"jwt_issuer"`
-	// JWTAudience: The aud claim of signed JWTs; defaults to the authorization
-	// server's issuer identifier. (environment COYOTE_AUTH_JWT_AUDIENCE, YAML
-	// authentication.jwt_audience)
+	// JWTAudience: The aud claim of signed JWTs; defaults to the token endpoint
+	// URL, which servers accept as their identity for assertions (RFC 7523 section
+	// 3). (environment COYOTE_AUTH_JWT_AUDIENCE, YAML authentication.jwt_audience)
 	JWTAudience string `json:"jwt_audience" yaml:"jwt_audience"`
 	// JWTLifetimeSeconds: Lifetime of JWTs the client signs; at most 60 seconds.
 	// (environment COYOTE_AUTH_JWT_LIFETIME_SECONDS, YAML

@@ -106,6 +106,32 @@ class IAuthClient(ABC):
         """Asynchronous form of authenticate_authorization_code; see there."""
 
     @abstractmethod
+    def complete_authorization_code_flow(
+        self,
+        callback_url: str,
+    ) -> AuthResult:
+        """Completes an authorization code flow from the redirection the user
+        agent brought back; checks state (constant time, one use) and iss
+        (RFC 9207), then exchanges the code with the request's own
+        redirect_uri and code verifier.
+
+        Args:
+            callback_url: The full redirection URL, with its query (code,
+                state, iss, or error).
+
+        Returns:
+            The token on success, otherwise the OAuth error code and
+            description.
+        """
+
+    @abstractmethod
+    async def complete_authorization_code_flow_async(
+        self,
+        callback_url: str,
+    ) -> AuthResult:
+        """Asynchronous form of complete_authorization_code_flow; see there."""
+
+    @abstractmethod
     def authenticate_jwt_bearer(
         self,
         subject: Optional[str] = None,

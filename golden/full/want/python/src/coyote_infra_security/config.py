@@ -104,8 +104,9 @@ class AuthClientConfig:
     #: The iss claim of JWT bearer grants. Environment: COYOTE_AUTH_JWT_ISSUER;
     #: YAML: authentication.jwt_issuer.
     jwt_issuer: str = ""
-    #: The aud claim of signed JWTs; defaults to the authorization server's
-    #: issuer identifier. Environment: COYOTE_AUTH_JWT_AUDIENCE; YAML:
+    #: The aud claim of signed JWTs; defaults to the token endpoint URL, which
+    #: servers accept as their identity for assertions (RFC 7523 section 3).
+    #: Environment: COYOTE_AUTH_JWT_AUDIENCE; YAML:
     #: authentication.jwt_audience.
     jwt_audience: str = ""
     #: Lifetime of JWTs the client signs; at most 60 seconds. In seconds.

@@ -87,6 +87,21 @@ class AuthClient {
                                                     std::move(code_verifier));
   }
 
+  /// Completes an authorization code flow from the redirection the user agent
+  /// brought back; checks state (constant time, one use) and iss (RFC 9207), then
+  /// exchanges the code with the request's own redirect_uri and code verifier.
+  ///
+  /// @param callback_url The full redirection URL, with its query (code, state,
+  /// iss, or error).
+  AuthResult complete_authorization_code_flow(const std::string& callback_url) {
+    return do_complete_authorization_code_flow(callback_url);
+  }
+
+  /// The asynchronous form of complete_authorization_code_flow().
+  std::future<AuthResult> complete_authorization_code_flow_async(std::string callback_url) {
+    return do_complete_authorization_code_flow_async(std::move(callback_url));
+  }
+
   /// Obtains a token with a signed JWT as the authorization grant (RFC 7523
   /// section 2.1).
   ///
@@ -211,6 +226,15 @@ class AuthClient {
                       std::move(authorization_code),
                       std::move(redirect_uri),
                       std::move(code_verifier));
+  }
+
+  virtual AuthResult do_complete_authorization_code_flow(const std::string& callback_url) = 0;
+  virtual std::future<AuthResult> do_complete_authorization_code_flow_async(
+      std::string callback_url) {
+    return std::async(std::launch::async,
+                      &AuthClient::do_complete_authorization_code_flow,
+                      this,
+                      std::move(callback_url));
   }
 
   virtual AuthResult do_authenticate_jwt_bearer(const std::string& subject,

@@ -220,8 +220,8 @@ struct COYOTE_INFRA_SECURITY_EXPORT AuthClientConfig {
   /// YAML key: authentication.jwt_issuer.
   std::string jwt_issuer;
 
-  /// The aud claim of signed JWTs; defaults to the authorization server's issuer
-  /// identifier.
+  /// The aud claim of signed JWTs; defaults to the token endpoint URL, which
+  /// servers accept as their identity for assertions (RFC 7523 section 3).
   ///
   /// Environment variable: COYOTE_AUTH_JWT_AUDIENCE.
   /// YAML key: authentication.jwt_audience.
