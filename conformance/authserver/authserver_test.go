@@ -68,19 +68,25 @@ func TestMetadata(t *testing.T) {
 	if !strings.HasPrefix(base, "http://127.0.0.1:") {
 		t.Errorf("URL() = %q, want a 127.0.0.1 address", base)
 	}
+	algs := []string{"RS256", "PS256", "ES256"}
+	methods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 	want := authserver.Metadata{
-		Issuer:                                    base,
-		AuthorizationEndpoint:                     base + "/oauth2/auth",
-		TokenEndpoint:                             base + "/oauth2/token",
-		RevocationEndpoint:                        base + "/oauth2/revoke",
-		IntrospectionEndpoint:                     base + "/oauth2/introspect",
-		ScopesSupported:                           []string{"analytics", "market-data", "portfolio", "trading"},
-		ResponseTypesSupported:                    []string{"code"},
-		GrantTypesSupported:                       []string{"authorization_code", "client_credentials", "refresh_token"},
-		TokenEndpointAuthMethodsSupported:         []string{"client_secret_basic", "client_secret_post"},
-		RevocationEndpointAuthMethodsSupported:    []string{"client_secret_basic", "client_secret_post"},
-		IntrospectionEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
-		CodeChallengeMethodsSupported:             []string{"S256"},
+		Issuer:                                             base,
+		AuthorizationEndpoint:                              base + "/oauth2/auth",
+		TokenEndpoint:                                      base + "/oauth2/token",
+		RevocationEndpoint:                                 base + "/oauth2/revoke",
+		IntrospectionEndpoint:                              base + "/oauth2/introspect",
+		ScopesSupported:                                    []string{"analytics", "market-data", "portfolio", "trading"},
+		ResponseTypesSupported:                             []string{"code"},
+		GrantTypesSupported:                                []string{"authorization_code", "client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:jwt-bearer"},
+		TokenEndpointAuthMethodsSupported:                  methods,
+		TokenEndpointAuthSigningAlgValuesSupported:         algs,
+		RevocationEndpointAuthMethodsSupported:             methods,
+		RevocationEndpointAuthSigningAlgValuesSupported:    algs,
+		IntrospectionEndpointAuthMethodsSupported:          []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
+		IntrospectionEndpointAuthSigningAlgValuesSupported: algs,
+		CodeChallengeMethodsSupported:                      []string{"S256"},
+		AuthorizationResponseIssParameterSupported:         true,
 	}
 	for _, path := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
 		resp, err := http.Get(base + path)
@@ -340,10 +346,26 @@ func TestStartRejectsBadOptions(t *testing.T) {
 		{"non-loopback host", authserver.Options{Addr: "192.0.2.1:0"}},
 		{"no port", authserver.Options{Addr: "127.0.0.1"}},
 		{"negative lifespan", authserver.Options{AccessTokenLifespan: -time.Second}},
-		{"unknown auth method", authserver.Options{Clients: []authserver.Client{{ID: "a", Secret: "b", AuthMethod: "private_key_jwt"}}}},
+		{"unknown auth method", authserver.Options{Clients: []authserver.Client{{ID: "a", Secret: "b", AuthMethod: "client_secret_jwt"}}}},
 		{"no secret", authserver.Options{Clients: []authserver.Client{{ID: "a"}}}},
 		{"no ID", authserver.Options{Clients: []authserver.Client{{Secret: "b"}}}},
 		{"duplicate", authserver.Options{Clients: []authserver.Client{{ID: "a", Secret: "b"}, {ID: "a", Secret: "c"}}}},
+		{"negative refresh lifespan", authserver.Options{RefreshTokenLifespan: -time.Second}},
+		{"negative code lifespan", authserver.Options{AuthorizationCodeLifespan: -time.Second}},
+		{"negative assertion lifetime", authserver.Options{MaxAssertionLifetime: -time.Second}},
+		{"unknown grant type", authserver.Options{Clients: []authserver.Client{{ID: "a", Secret: "b", GrantTypes: []string{"password"}}}}},
+		{"public client with a secret", authserver.Options{Clients: []authserver.Client{{ID: "a", Secret: "b", AuthMethod: "none"}}}},
+		{"public client credentials", authserver.Options{Clients: []authserver.Client{{ID: "a", AuthMethod: "none", GrantTypes: []string{"client_credentials"}}}}},
+		{"private_key_jwt without keys", authserver.Options{Clients: []authserver.Client{{ID: "a", AuthMethod: "private_key_jwt"}}}},
+		{"private_key_jwt with a secret", authserver.Options{Clients: []authserver.Client{{ID: "a", Secret: "b", AuthMethod: "private_key_jwt", PublicKeys: []authserver.PublicKey{{Key: authserver.ECTestKey().Public()}}}}}},
+		{"ES256 with an RSA key", authserver.Options{Clients: []authserver.Client{{ID: "a", AuthMethod: "private_key_jwt", SigningAlgorithm: "ES256", PublicKeys: []authserver.PublicKey{{Key: authserver.RSATestKey().Public()}}}}}},
+		{"unknown algorithm", authserver.Options{Clients: []authserver.Client{{ID: "a", AuthMethod: "private_key_jwt", SigningAlgorithm: "HS256", PublicKeys: []authserver.PublicKey{{Key: authserver.RSATestKey().Public()}}}}}},
+		{"private key instead of public", authserver.Options{Clients: []authserver.Client{{ID: "a", AuthMethod: "private_key_jwt", PublicKeys: []authserver.PublicKey{{Key: authserver.ECTestKey()}}}}}},
+		{"keys for a secret client", authserver.Options{Clients: []authserver.Client{{ID: "a", Secret: "b", PublicKeys: []authserver.PublicKey{{Key: authserver.ECTestKey().Public()}}}}}},
+		{"issuer without name", authserver.Options{Issuers: []authserver.TrustedIssuer{{AnySubject: true, Key: authserver.PublicKey{Key: authserver.ECTestKey().Public()}}}}},
+		{"issuer without subject", authserver.Options{Issuers: []authserver.TrustedIssuer{{Issuer: "i", Key: authserver.PublicKey{Key: authserver.ECTestKey().Public()}}}}},
+		{"issuer with subject and any subject", authserver.Options{Issuers: []authserver.TrustedIssuer{{Issuer: "i", Subject: "s", AnySubject: true, Key: authserver.PublicKey{Key: authserver.ECTestKey().Public()}}}}},
+		{"issuer without key", authserver.Options{Issuers: []authserver.TrustedIssuer{{Issuer: "i", AnySubject: true}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -359,24 +381,37 @@ func TestStartRejectsBadOptions(t *testing.T) {
 
 func TestDefaultClients(t *testing.T) {
 	clients := authserver.DefaultClients()
-	if len(clients) != 2 {
-		t.Fatalf("DefaultClients() has %d clients, want 2", len(clients))
+	type summary struct {
+		Secret, AuthMethod, SigningAlgorithm string
+		KeyIDs                               []string
+		GrantTypes, Scopes, RedirectURIs     []string
 	}
-	want := map[string][2]string{
-		"basic-client": {"basic-secret", "client_secret_basic"},
-		"post-client":  {"post-secret", "client_secret_post"},
+	confidential := []string{"client_credentials", "authorization_code", "refresh_token", authserver.JWTBearerGrantType}
+	scopes := []string{"trading", "market-data", "analytics", "portfolio"}
+	redirects := []string{"http://127.0.0.1/callback"}
+	want := map[string]summary{
+		"basic-client":   {"basic-secret", "client_secret_basic", "", nil, confidential, scopes, redirects},
+		"post-client":    {"post-secret", "client_secret_post", "", nil, confidential, scopes, redirects},
+		"public-client":  {"", "none", "", nil, []string{"authorization_code", "refresh_token", authserver.JWTBearerGrantType}, scopes, redirects},
+		"jwt-rsa-client": {"", "private_key_jwt", "RS256", []string{authserver.RSATestKeyID}, confidential, scopes, redirects},
+		"jwt-ps-client":  {"", "private_key_jwt", "PS256", []string{authserver.RSATestKeyID}, confidential, scopes, redirects},
+		"jwt-ec-client":  {"", "private_key_jwt", "ES256", []string{authserver.ECTestKeyID}, confidential, scopes, redirects},
 	}
+	got := make(map[string]summary)
 	for _, c := range clients {
-		w, ok := want[c.ID]
-		if !ok || c.Secret != w[0] || c.AuthMethod != w[1] {
-			t.Errorf("unexpected client %+v", c)
+		var ids []string
+		for _, k := range c.PublicKeys {
+			ids = append(ids, k.KeyID)
 		}
-		if diff := cmp.Diff([]string{"trading", "market-data", "analytics", "portfolio"}, c.Scopes); diff != "" {
-			t.Errorf("%s scopes (-want +got):\n%s", c.ID, diff)
-		}
+		got[c.ID] = summary{c.Secret, c.AuthMethod, c.SigningAlgorithm, ids, c.GrantTypes, c.Scopes, c.RedirectURIs}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("DefaultClients() (-want +got):\n%s", diff)
 	}
 	clients[0].Scopes[0] = "changed"
-	if authserver.DefaultClients()[0].Scopes[0] != "trading" {
+	clients[0].GrantTypes[0] = "changed"
+	again := authserver.DefaultClients()
+	if again[0].Scopes[0] != "trading" || again[0].GrantTypes[0] != "client_credentials" || again[1].GrantTypes[0] != "client_credentials" {
 		t.Error("DefaultClients shares slices between calls")
 	}
 }

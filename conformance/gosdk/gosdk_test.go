@@ -157,10 +157,10 @@ func TestTypedErrors(t *testing.T) {
 		t.Errorf("unknown scope: err = %v, want invalid_scope", err)
 	}
 
-	// Flows of the next runtime issue answer with the typed error, never a token.
+	// A flow the configuration does not support answers with the typed error, never a token.
 	tok, err := c.AuthenticateJWTBearer(context.Background(), "trader-001", nil)
-	if tok != nil || security.CodeOf(err) != security.CodeNotImplemented {
-		t.Errorf("AuthenticateJWTBearer = %v, %v; want not_implemented", tok, err)
+	if tok != nil || security.CodeOf(err) != security.CodeInvalidConfig {
+		t.Errorf("AuthenticateJWTBearer = %v, %v; want invalid_config", tok, err)
 	}
 }
 

@@ -1,8 +1,11 @@
 package gosdk_test
 
 import (
+	"crypto/tls"
 	"os"
 	"testing"
+
+	"github.com/coyotesense/coyotegen/conformance/mtlsserver"
 )
 
 func writeFile(t *testing.T, path, content string) {
@@ -10,4 +13,9 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func tlsConfig(pki *mtlsserver.PKI, pair *mtlsserver.KeyPair) *tls.Config {
+	cert := pair.TLSCertificate()
+	return &tls.Config{RootCAs: pki.CertPool(), Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 }

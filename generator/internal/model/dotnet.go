@@ -322,7 +322,7 @@ func newDotnetView(m *Model) *DotnetView {
 			Member: e.Names.Pascal, Wire: e.Code, WireLit: quote(e.Code), Doc: csDoc(8, doc),
 			Retryable: e.Retryable, DescriptionLit: quote(e.Doc), RFC: e.RFC,
 		})
-		if e.Code == "invalid_configuration" {
+		if e.Code == "invalid_config" {
 			v.InvalidCode = e.Names.Pascal
 		}
 	}

@@ -310,7 +310,7 @@ type PythonPrecedence struct {
 }
 
 func newPythonView(m *Model) *PythonView {
-	v := &PythonView{Model: m, ConfigErrorCode: quote("invalid_configuration"), RefreshBuffer: "300"}
+	v := &PythonView{Model: m, ConfigErrorCode: quote("invalid_config"), RefreshBuffer: "300"}
 	v.ReadmeIntro = m.Description
 	if m.Title != "" {
 		v.ReadmeIntro = m.Title + ": " + lowerFirst(m.Description)

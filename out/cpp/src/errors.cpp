@@ -41,18 +41,24 @@ std::string_view to_string(ErrorCode value) noexcept {
       return "authorization_pending";
     case ErrorCode::ExpiredToken:
       return "expired_token";
+    case ErrorCode::InvalidToken:
+      return "invalid_token";
+    case ErrorCode::LoginRequired:
+      return "login_required";
     case ErrorCode::NetworkError:
       return "network_error";
-    case ErrorCode::Timeout:
-      return "timeout";
+    case ErrorCode::Canceled:
+      return "canceled";
+    case ErrorCode::StorageError:
+      return "storage_error";
     case ErrorCode::InvalidResponse:
       return "invalid_response";
     case ErrorCode::InvalidState:
       return "invalid_state";
     case ErrorCode::InvalidIssuer:
       return "invalid_issuer";
-    case ErrorCode::InvalidConfiguration:
-      return "invalid_configuration";
+    case ErrorCode::InvalidConfig:
+      return "invalid_config";
     case ErrorCode::NotImplemented:
       return "not_implemented";
   }
@@ -80,7 +86,6 @@ bool is_retryable(ErrorCode code) noexcept {
     case ErrorCode::SlowDown:
     case ErrorCode::AuthorizationPending:
     case ErrorCode::NetworkError:
-    case ErrorCode::Timeout:
       return true;
     case ErrorCode::InvalidRequest:
     case ErrorCode::InvalidClient:
@@ -93,10 +98,14 @@ bool is_retryable(ErrorCode code) noexcept {
     case ErrorCode::UnsupportedTokenType:
     case ErrorCode::InvalidDpopProof:
     case ErrorCode::ExpiredToken:
+    case ErrorCode::InvalidToken:
+    case ErrorCode::LoginRequired:
+    case ErrorCode::Canceled:
+    case ErrorCode::StorageError:
     case ErrorCode::InvalidResponse:
     case ErrorCode::InvalidState:
     case ErrorCode::InvalidIssuer:
-    case ErrorCode::InvalidConfiguration:
+    case ErrorCode::InvalidConfig:
     case ErrorCode::NotImplemented:
       return false;
   }
@@ -231,7 +240,7 @@ std::string describe(const std::vector<ConfigProblem>& problems) {
 }  // namespace
 
 ConfigError::ConfigError(std::vector<ConfigProblem> problems)
-    : AuthError("invalid_configuration", describe(problems)),
+    : AuthError("invalid_config", describe(problems)),
       problems_(std::make_shared<const std::vector<ConfigProblem>>(std::move(problems))) {}
 
 const std::vector<ConfigProblem>& ConfigError::problems() const noexcept {

@@ -46,18 +46,24 @@ TEST(ErrorCodeTest, RetryClassificationFollowsTheSpec) {
   EXPECT_TRUE(is_retryable("authorization_pending"));
   EXPECT_FALSE(is_retryable(ErrorCode::ExpiredToken));
   EXPECT_FALSE(is_retryable("expired_token"));
+  EXPECT_FALSE(is_retryable(ErrorCode::InvalidToken));
+  EXPECT_FALSE(is_retryable("invalid_token"));
+  EXPECT_FALSE(is_retryable(ErrorCode::LoginRequired));
+  EXPECT_FALSE(is_retryable("login_required"));
   EXPECT_TRUE(is_retryable(ErrorCode::NetworkError));
   EXPECT_TRUE(is_retryable("network_error"));
-  EXPECT_TRUE(is_retryable(ErrorCode::Timeout));
-  EXPECT_TRUE(is_retryable("timeout"));
+  EXPECT_FALSE(is_retryable(ErrorCode::Canceled));
+  EXPECT_FALSE(is_retryable("canceled"));
+  EXPECT_FALSE(is_retryable(ErrorCode::StorageError));
+  EXPECT_FALSE(is_retryable("storage_error"));
   EXPECT_FALSE(is_retryable(ErrorCode::InvalidResponse));
   EXPECT_FALSE(is_retryable("invalid_response"));
   EXPECT_FALSE(is_retryable(ErrorCode::InvalidState));
   EXPECT_FALSE(is_retryable("invalid_state"));
   EXPECT_FALSE(is_retryable(ErrorCode::InvalidIssuer));
   EXPECT_FALSE(is_retryable("invalid_issuer"));
-  EXPECT_FALSE(is_retryable(ErrorCode::InvalidConfiguration));
-  EXPECT_FALSE(is_retryable("invalid_configuration"));
+  EXPECT_FALSE(is_retryable(ErrorCode::InvalidConfig));
+  EXPECT_FALSE(is_retryable("invalid_config"));
   EXPECT_FALSE(is_retryable(ErrorCode::NotImplemented));
   EXPECT_FALSE(is_retryable("not_implemented"));
   EXPECT_FALSE(is_retryable("coyotegen_unknown_error_code"));
@@ -110,10 +116,10 @@ TEST(AuthErrorTest, ConfigErrorIsAnAuthErrorWithEveryProblem) {
   try {
     throw ConfigError(problems);
   } catch (const AuthError& error) {
-    EXPECT_EQ(error.code(), "invalid_configuration");
+    EXPECT_EQ(error.code(), "invalid_config");
     EXPECT_FALSE(error.retryable());
     EXPECT_EQ(std::string(error.what()),
-              "invalid_configuration: server_url: required; "
+              "invalid_config: server_url: required; "
               "auth.yaml:3:3: authentication.timeout: unknown key");
     const auto* config_error = dynamic_cast<const ConfigError*>(&error);
     ASSERT_NE(config_error, nullptr);

@@ -8,6 +8,9 @@ import (
 	"github.com/coyotesense/coyotegen/runtime/go/configload"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 	"github.com/coyotesense/coyotegen/runtime/go/token"
+	"github.com/coyotesense/coyotegen/runtime/go/tokenstore"
+	"github.com/coyotesense/coyotegen/runtime/go/transport"
+	"golang.org/x/oauth2"
 	"net/http"
 	"time"
 )
@@ -21,6 +24,11 @@ type AuthorizationRequest = authcore.AuthorizationRequest
 
 // Introspection is the answer of the introspection endpoint (RFC 7662).
 type Introspection = authcore.Introspection
+
+// TokenStorage keeps tokens across restarts: implement it over Redis, a
+// database or a secret manager and pass it to WithStorage. Get returns nil
+// and no error when there is no token under the key.
+type TokenStorage = tokenstore.Store
 
 // Client is the authentication client. Every method is safe for concurrent use
 // by any number of goroutines; each takes a context that bounds its network
@@ -75,6 +83,7 @@ type Option func(*options)
 
 type options struct {
 	httpClient  *http.Client
+	storage     tokenstore.Store
 	mode        Mode
 	modeSet     bool
 	modeOptions ModeOptions
@@ -86,6 +95,15 @@ type options struct {
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) {
 		o.httpClient = hc
+	}
+}
+
+// WithStorage keeps the client's token in store, so that it survives restarts
+// and can be shared; without it the token stays in memory, or in the file
+// that token_storage_path names.
+func WithStorage(store TokenStorage) Option {
+	return func(o *options) {
+		o.storage = store
 	}
 }
 
@@ -151,7 +169,10 @@ func New(cfg Config, opts ...Option) (Client, error) {
 		RevokeOnClose:     cfg.RevokeOnClose,
 		Scopes:            cfg.DefaultScopes,
 		ServerURL:         cfg.ServerURL,
+		Storage:           o.storage,
 		Timeout:           time.Duration(cfg.TimeoutMS) * time.Millisecond,
+		TokenStorageKey:   cfg.TokenStorageKey,
+		TokenStoragePath:  cfg.TokenStoragePath,
 		TokenURL:          cfg.TokenURL,
 		VerifyTLS:         cfg.VerifySSL,
 	})
@@ -220,4 +241,30 @@ func (c *client) CurrentToken() *Token {
 
 func (c *client) Close() error {
 	return c.core.Close()
+}
+
+func (c *client) invalidate(tok *Token) {
+	c.core.Invalidate(tok)
+}
+
+// TokenSource adapts c to golang.org/x/oauth2's TokenSource, for libraries
+// that take one; ctx bounds every token request the adapter makes.
+func TokenSource(ctx context.Context, c Client) oauth2.TokenSource {
+	return transport.TokenSource(ctx, c)
+}
+
+// Transport returns an http.RoundTripper that sends each request through base
+// (http.DefaultTransport when nil) with c's token in the Authorization header,
+// and retries once with a new token when the resource server answers 401.
+func Transport(c Client, base http.RoundTripper) http.RoundTripper {
+	t := &transport.Transport{
+		Base:   base,
+		Source: c,
+	}
+	if inv, ok := c.(interface {
+		invalidate(*Token)
+	}); ok {
+		t.Invalidate = inv.invalidate
+	}
+	return t
 }

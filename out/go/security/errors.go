@@ -58,12 +58,21 @@ const (
 	// CodeExpiredToken: The device code or token has expired. (RFC 8628 section
 	// 3.5)
 	CodeExpiredToken ErrorCode = "expired_token"
-	// CodeNetworkError: The authorization server could not be reached or the
-	// connection failed.
+	// CodeInvalidToken: The access token is not accepted: expired, revoked, or
+	// bound to another certificate (RFC 8705 section 3). (RFC 6750 section 3.1)
+	CodeInvalidToken ErrorCode = "invalid_token"
+	// CodeLoginRequired: There is no token yet and only the user can grant one:
+	// run the authorization code flow. (OpenID Connect Core 1.0 section 3.1.2.6)
+	CodeLoginRequired ErrorCode = "login_required"
+	// CodeNetworkError: The authorization server could not be reached, the
+	// connection failed, or the exchange did not finish within timeout_ms.
 	CodeNetworkError ErrorCode = "network_error"
-	// CodeTimeout: The exchange did not finish within timeout_ms or the caller's
-	// deadline.
-	CodeTimeout ErrorCode = "timeout"
+	// CodeCanceled: The caller's context or deadline ended before the operation
+	// finished.
+	CodeCanceled ErrorCode = "canceled"
+	// CodeStorageError: The token could not be read from or saved to the
+	// configured token storage.
+	CodeStorageError ErrorCode = "storage_error"
 	// CodeInvalidResponse: The server's answer is not a valid OAuth2 response
 	// (malformed JSON, missing access_token, wrong token_type, oversized body).
 	CodeInvalidResponse ErrorCode = "invalid_response"
@@ -73,9 +82,8 @@ const (
 	// CodeInvalidIssuer: The iss parameter of the authorization response does not
 	// match the server. (RFC 9207)
 	CodeInvalidIssuer ErrorCode = "invalid_issuer"
-	// CodeInvalidConfiguration: The client configuration is incomplete or
-	// contradictory.
-	CodeInvalidConfiguration ErrorCode = "invalid_configuration"
+	// CodeInvalidConfig: The client configuration is incomplete or contradictory.
+	CodeInvalidConfig ErrorCode = "invalid_config"
 	// CodeNotImplemented: The operation is not available in this version of the
 	// runtime.
 	CodeNotImplemented ErrorCode = "not_implemented"
@@ -85,7 +93,7 @@ const (
 // when sent again, as the spec classifies it.
 func (c ErrorCode) Retryable() bool {
 	switch c {
-	case CodeServerError, CodeTemporarilyUnavailable, CodeUseDpopNonce, CodeSlowDown, CodeAuthorizationPending, CodeNetworkError, CodeTimeout:
+	case CodeServerError, CodeTemporarilyUnavailable, CodeUseDpopNonce, CodeSlowDown, CodeAuthorizationPending, CodeNetworkError:
 		return true
 	}
 	return false

@@ -433,7 +433,7 @@ def test_bad_environment_value_is_named(
     for name in names:
         assert f'"{name}"' in message or name in message, name
     assert isinstance(caught.value, AuthError)
-    assert caught.value.code == "invalid_configuration"
+    assert caught.value.code == "invalid_config"
     assert not caught.value.retryable
 
 

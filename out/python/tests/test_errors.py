@@ -30,12 +30,15 @@ CODES = [
     ("slow_down", True),
     ("authorization_pending", True),
     ("expired_token", False),
+    ("invalid_token", False),
+    ("login_required", False),
     ("network_error", True),
-    ("timeout", True),
+    ("canceled", False),
+    ("storage_error", False),
     ("invalid_response", False),
     ("invalid_state", False),
     ("invalid_issuer", False),
-    ("invalid_configuration", False),
+    ("invalid_config", False),
     ("not_implemented", False),
 ]
 

@@ -1329,7 +1329,7 @@ describe("configuration validation", () => {
       () => new AuthClientConfig().assertValid(),
       (err) => {
         assertConfigError(err, ...requiredFields);
-        assert.equal((err as ConfigError).code, "invalid_configuration");
+        assert.equal((err as ConfigError).code, "invalid_config");
         return true;
       },
     );

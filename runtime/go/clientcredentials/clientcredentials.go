@@ -3,10 +3,12 @@
 // access token for itself with its own credentials.
 //
 // A [Source] requests tokens from the token endpoint (RFC 6749 Section
-// 4.4.2), caches the current one, and shares a single request among all
-// callers that need a new token at the same time. Serving a cached token
-// takes no lock and allocates nothing. As RFC 6749 Section 4.4.3 advises,
-// the server issues no refresh token for this grant, so a Source obtains a
+// 4.4.2) and keeps the current one valid with package tokenrefresh:
+// serving a cached token takes no lock and allocates nothing, the
+// replacement is requested in the background before the token expires,
+// concurrent callers share one request, and transient failures are
+// retried with backoff. As RFC 6749 Section 4.4.3 advises, the server
+// issues no refresh token for this grant, so a Source obtains a
 // replacement by repeating the grant.
 package clientcredentials
 
@@ -16,13 +18,14 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
+	"github.com/coyotesense/coyotegen/runtime/go/retry"
 	"github.com/coyotesense/coyotegen/runtime/go/token"
-	"github.com/coyotesense/coyotegen/runtime/go/tokencache"
 	"github.com/coyotesense/coyotegen/runtime/go/tokenendpoint"
+	"github.com/coyotesense/coyotegen/runtime/go/tokenrefresh"
+	"github.com/coyotesense/coyotegen/runtime/go/tokenstore"
 )
 
 // Operation is the operation id that errors from this package carry in
@@ -30,12 +33,12 @@ import (
 const Operation = "authenticate_client_credentials"
 
 // DefaultRefreshBuffer is the refresh buffer used when Config.RefreshBuffer
-// is zero.
-const DefaultRefreshBuffer = 10 * time.Second
+// is zero: the spec's default refresh_buffer_seconds.
+const DefaultRefreshBuffer = tokenrefresh.DefaultRefreshBuffer
 
-// DefaultFetchTimeout bounds a shared token request when
-// Config.FetchTimeout is zero.
-const DefaultFetchTimeout = 30 * time.Second
+// DefaultRequestTimeout bounds each token request when
+// Config.RequestTimeout is zero: the spec's default timeout_ms.
+const DefaultRequestTimeout = tokenrefresh.DefaultRequestTimeout
 
 // Config configures a Source.
 type Config struct {
@@ -44,14 +47,33 @@ type Config struct {
 	// Scopes are requested with every token (RFC 6749 Section 3.3). Nil
 	// requests the server's default scope.
 	Scopes []string
-	// RefreshBuffer is how long before expiry a cached token is replaced.
-	// Zero means DefaultRefreshBuffer. The buffer is capped at half of a
-	// token's lifetime.
+	// RefreshBuffer is how long before expiry the token is replaced, in
+	// the background. Zero means DefaultRefreshBuffer;
+	// tokenrefresh.NoRefreshBuffer turns early refresh off. The buffer is
+	// capped at half of a token's lifetime.
 	RefreshBuffer time.Duration
-	// FetchTimeout bounds a token request that Token shares between
-	// callers, since no single caller's context governs it. Zero means
-	// DefaultFetchTimeout.
-	FetchTimeout time.Duration
+	// RequestTimeout bounds each token request, so that a server that
+	// never answers cannot hold callers (the spec's timeout_ms). Zero
+	// means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// Retry says which failed requests are retried and how soon (the
+	// spec's max_retries). Its zero value retries nothing.
+	Retry retry.Policy
+	// Storage, if set, keeps the token across restarts.
+	Storage tokenstore.Store
+	// StorageKey is the key of the token in Storage. Empty means
+	// StorageKey(Endpoint, Scopes).
+	StorageKey string
+}
+
+// StorageKey returns the default key under which a Source keeps its token
+// in storage: the grant, client id, token endpoint and scopes, so that
+// clients sharing a store do not share tokens.
+func StorageKey(ep *tokenendpoint.Endpoint, scopes []string) string {
+	if ep == nil {
+		return "client_credentials"
+	}
+	return "client_credentials " + ep.ClientID + " " + ep.URL + " " + strings.Join(scopes, " ")
 }
 
 // Validate reports the first configuration error in c, or nil.
@@ -65,11 +87,14 @@ func (c *Config) Validate() error {
 	if c.Endpoint.ClientSecret.IsZero() {
 		return errors.New("client secret is empty: the client credentials grant needs a confidential client")
 	}
-	if c.RefreshBuffer < 0 {
+	if c.RefreshBuffer < 0 && c.RefreshBuffer != tokenrefresh.NoRefreshBuffer {
 		return errors.New("refresh buffer is negative")
 	}
-	if c.FetchTimeout < 0 {
-		return errors.New("fetch timeout is negative")
+	if c.RequestTimeout < 0 {
+		return errors.New("request timeout is negative")
+	}
+	if err := c.Retry.Validate(); err != nil {
+		return err
 	}
 	for _, s := range c.Scopes {
 		if !validScopeToken(s) {
@@ -79,23 +104,12 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Source obtains and caches client credentials tokens. It implements
+// Source obtains and renews client credentials tokens. It implements
 // token.Source. Create one with New; a Source is safe for concurrent use.
 type Source struct {
 	cfg       Config
 	configErr error
-	cache     tokencache.Cache
-
-	mu     sync.Mutex
-	flight *fetch // the shared request in progress, or nil
-}
-
-// fetch is one token request shared by every caller that waits for it.
-// tok and err are written before done is closed.
-type fetch struct {
-	done chan struct{}
-	tok  *token.Token
-	err  error
+	tokens    *tokenrefresh.Source
 }
 
 var _ token.Source = (*Source)(nil)
@@ -105,117 +119,95 @@ var _ token.Source = (*Source)(nil)
 // must not be modified afterwards.
 func New(cfg Config) *Source {
 	cfg.Scopes = append([]string(nil), cfg.Scopes...)
-	if cfg.RefreshBuffer == 0 {
-		cfg.RefreshBuffer = DefaultRefreshBuffer
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
 	}
-	if cfg.FetchTimeout == 0 {
-		cfg.FetchTimeout = DefaultFetchTimeout
+	if cfg.Storage != nil && cfg.StorageKey == "" {
+		cfg.StorageKey = StorageKey(cfg.Endpoint, cfg.Scopes)
 	}
 	s := &Source{cfg: cfg}
 	if err := cfg.Validate(); err != nil {
 		s.configErr = &oautherr.Error{Op: Operation, Code: oautherr.CodeInvalidConfig, Description: err.Error()}
 	}
-	s.cache.ExpiryBuffer = cfg.RefreshBuffer
+	s.tokens = tokenrefresh.New(tokenrefresh.Config{
+		Op:             Operation,
+		Fetch:          s.fetch,
+		RefreshBuffer:  cfg.RefreshBuffer,
+		RequestTimeout: cfg.RequestTimeout,
+		Retry:          cfg.Retry,
+		Storage:        cfg.Storage,
+		StorageKey:     cfg.StorageKey,
+	})
 	return s
 }
 
-// Token returns the cached token until it enters its refresh buffer, and
-// otherwise requests a new one with the configured scopes.
+// Token returns the cached token while it is valid, and otherwise requests
+// a new one with the configured scopes. On a valid cached token it takes no
+// lock, allocates nothing and reads no clock.
 //
-// However many goroutines call Token while no valid token is cached, only
-// one request is sent and they all receive its result. The request is not
-// tied to any caller's context, so one caller giving up does not fail the
-// others; each caller stops waiting when its own ctx ends and then gets an
-// error with code "canceled" that wraps ctx.Err(). Failed requests are not
-// cached: the next call tries again.
+// The token is replaced in the background from RefreshBuffer before its
+// expiry, so callers keep getting it meanwhile; if that early request
+// fails, they still do and the request is retried after a backoff delay.
+// Without a valid token, however many goroutines call Token, only one
+// request is sent (with its retries) and they all receive its result. The
+// request is not tied to any caller's context, so one caller giving up
+// does not fail the others; each caller stops waiting when its own ctx
+// ends and then gets an error with code "canceled" that wraps ctx.Err().
 func (s *Source) Token(ctx context.Context) (*token.Token, error) {
-	if t := s.cache.Load(); t != nil {
-		return t, nil
-	}
 	if s.configErr != nil {
 		return nil, s.configErr
 	}
-	t, f := s.join(ctx)
-	if t != nil {
-		return t, nil
-	}
-	select {
-	case <-f.done:
-		return f.tok, f.err
-	case <-ctx.Done():
-		return nil, canceled(ctx)
-	}
+	return s.tokens.Token(ctx)
 }
 
-// join returns the cached token if one was stored since the caller looked,
-// and otherwise the shared request in progress, starting one if needed.
-func (s *Source) join(ctx context.Context) (*token.Token, *fetch) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t := s.cache.Load(); t != nil {
-		return t, nil
-	}
-	if s.flight == nil {
-		s.flight = &fetch{done: make(chan struct{})}
-		go s.run(context.WithoutCancel(ctx), s.flight)
-	}
-	return nil, s.flight
-}
-
-// run performs the shared request f and publishes its result. Storing the
-// token and retiring f happen under s.mu, so a caller either finds the new
-// token in the cache or joins f.
-func (s *Source) run(ctx context.Context, f *fetch) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
-	defer cancel()
-	tok, err := s.exchange(ctx, s.cfg.Scopes)
-	var oerr *oautherr.Error
-	if errors.As(err, &oerr) && oerr.Code == oautherr.CodeCanceled {
-		// No caller canceled this request: it ran out of FetchTimeout.
-		err = &oautherr.Error{
-			Op:          Operation,
-			Code:        oautherr.CodeNetworkError,
-			Description: fmt.Sprintf("token request timed out after %v", s.cfg.FetchTimeout),
-			Retryable:   true,
-			Err:         oerr.Err,
-		}
-	}
-
-	s.mu.Lock()
-	if err == nil {
-		s.cache.Store(tok)
-	}
-	s.flight = nil
-	s.mu.Unlock()
-
-	f.tok, f.err = tok, err
-	close(f.done)
+// fetch is the tokenrefresh.FetchFunc: the grant with the configured
+// scopes.
+func (s *Source) fetch(ctx context.Context) (*token.Token, error) {
+	return s.exchange(ctx, s.cfg.Scopes)
 }
 
 // Authenticate requests a new token with the given scopes, or with the
 // configured scopes when scopes is nil, stores it as the current token and
-// returns it. Unlike Token it always sends a request, and the request uses
-// ctx directly.
+// returns it. Unlike Token it always sends a request, bounded by ctx and
+// retried under the Retry policy.
 func (s *Source) Authenticate(ctx context.Context, scopes []string) (*token.Token, error) {
+	if s.configErr != nil {
+		return nil, s.configErr
+	}
 	if scopes == nil {
 		scopes = s.cfg.Scopes
 	}
-	tok, err := s.exchange(ctx, scopes)
+	tok, err := retry.Do(ctx, s.cfg.Retry, func(ctx context.Context) (*token.Token, error) {
+		ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+		defer cancel()
+		return s.exchange(ctx, scopes)
+	})
 	if err != nil {
 		return nil, err
 	}
-	s.cache.Store(tok)
+	if err := s.tokens.Set(ctx, tok); err != nil {
+		return nil, err
+	}
 	return tok, nil
 }
 
 // Current returns the cached token, even if it has expired, or nil when
 // there is none. It sends no request.
-func (s *Source) Current() *token.Token { return s.cache.Peek() }
+func (s *Source) Current() *token.Token { return s.tokens.Current() }
+
+// Invalidate records that a resource server rejected tok as invalid (RFC
+// 6750 Section 3.1), so that the next Token call requests a new token. It
+// does nothing when tok has already been replaced, so many requests
+// rejected at once cause one new token; it reports whether it invalidated
+// tok.
+func (s *Source) Invalidate(tok *token.Token) bool { return s.tokens.Invalidate(tok) }
 
 // Clear discards the cached token, so that the next Token call requests a
-// new one. Call it when a resource server rejects the token as invalid
-// (RFC 6750 Section 3.1).
-func (s *Source) Clear() { s.cache.Clear() }
+// new one. Storage is left alone.
+func (s *Source) Clear() { s.tokens.Clear() }
+
+// Delete discards the cached token and removes it from storage.
+func (s *Source) Delete(ctx context.Context) error { return s.tokens.Delete(ctx) }
 
 // exchange sends the access token request of RFC 6749 Section 4.4.2.
 func (s *Source) exchange(ctx context.Context, scopes []string) (*token.Token, error) {

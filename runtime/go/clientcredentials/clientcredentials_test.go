@@ -19,6 +19,7 @@ import (
 	"github.com/coyotesense/coyotegen/conformance/authserver"
 	"github.com/coyotesense/coyotegen/runtime/go/clientcredentials"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
+	"github.com/coyotesense/coyotegen/runtime/go/retry"
 	"github.com/coyotesense/coyotegen/runtime/go/secret"
 	"github.com/coyotesense/coyotegen/runtime/go/token"
 	"github.com/coyotesense/coyotegen/runtime/go/tokenendpoint"
@@ -285,7 +286,8 @@ func TestClearForcesNewToken(t *testing.T) {
 	}
 }
 
-func TestExpiringTokenIsReplaced(t *testing.T) {
+func TestExpiringTokenIsReplacedInTheBackground(t *testing.T) {
+	t.Parallel()
 	srv := startAuthServer(t, authserver.Options{AccessTokenLifespan: 3 * time.Second})
 	src := clientcredentials.New(clientcredentials.Config{
 		Endpoint:      endpoint(srv, "basic-client", "basic-secret", tokenendpoint.ClientSecretBasic),
@@ -301,12 +303,24 @@ func TestExpiringTokenIsReplaced(t *testing.T) {
 		t.Fatal("token not reused while valid")
 	}
 	time.Sleep(lifetime/2 + 100*time.Millisecond)
+	// Inside the refresh buffer the valid token is still served at once,
+	// while its replacement is requested in the background.
+	if again, _ := src.Token(ctx); again != first {
+		t.Fatal("token inside its refresh buffer was not served while being replaced")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for src.Current() == first && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	second, err := src.Token(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if second == first {
-		t.Error("token within its refresh buffer was reused")
+		t.Error("token was not replaced in the background")
+	}
+	if active, _ := introspect(t, srv, second); !active {
+		t.Error("the replacement token is not active at the server")
 	}
 	if n := srv.TokenRequests(); n != 2 {
 		t.Errorf("token endpoint received %d requests, want 2", n)
@@ -378,6 +392,7 @@ func TestWaitingCallerHonoursContext(t *testing.T) {
 }
 
 func TestFailureIsSharedAndNotCached(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	fake := newFake(t, func(n int64, w http.ResponseWriter, r *http.Request) {
 		if n == 1 {
@@ -403,25 +418,28 @@ func TestFailureIsSharedAndNotCached(t *testing.T) {
 	close(release)
 	wg.Wait()
 	for i, err := range errs {
-		if err == nil {
-			continue // arrived after the failure and fetched anew
-		}
 		oerr := wantCode(t, err, oautherr.CodeServerError)
 		if !oerr.Retryable || oerr.RetryAfter != time.Second {
 			t.Errorf("caller %d: error = %#v", i, oerr)
 		}
 	}
 
+	// Until Retry-After has passed, callers get the error without a
+	// request; then the next one asks again.
+	if _, err := src.Token(context.Background()); err == nil {
+		t.Error("Token() during Retry-After sent a request")
+	}
+	time.Sleep(time.Second)
 	tok, err := src.Token(context.Background())
 	if err != nil || tok == nil {
-		t.Fatalf("Token() after a failure = %v, %v", tok, err)
+		t.Fatalf("Token() after Retry-After = %v, %v", tok, err)
 	}
 	if n := fake.requests.Load(); n != 2 {
 		t.Errorf("token endpoint received %d requests, want 2", n)
 	}
 }
 
-func TestFetchTimeout(t *testing.T) {
+func TestRequestTimeout(t *testing.T) {
 	release := make(chan struct{})
 	fake := newFake(t, func(_ int64, w http.ResponseWriter, r *http.Request) {
 		select {
@@ -430,7 +448,7 @@ func TestFetchTimeout(t *testing.T) {
 		}
 	})
 	defer close(release)
-	src := clientcredentials.New(clientcredentials.Config{Endpoint: fake.endpoint(), FetchTimeout: 50 * time.Millisecond})
+	src := clientcredentials.New(clientcredentials.Config{Endpoint: fake.endpoint(), RequestTimeout: 50 * time.Millisecond})
 	_, err := src.Token(context.Background())
 	oerr := wantCode(t, err, oautherr.CodeNetworkError)
 	if !oerr.Retryable || !errors.Is(err, context.DeadlineExceeded) {
@@ -475,6 +493,8 @@ func TestInvalidConfig(t *testing.T) {
 		{"no URL", clientcredentials.Config{Endpoint: &tokenendpoint.Endpoint{ClientID: "c", ClientSecret: "s"}}},
 		{"no secret", clientcredentials.Config{Endpoint: noSecret}},
 		{"negative buffer", clientcredentials.Config{Endpoint: valid(), RefreshBuffer: -time.Second}},
+		{"negative timeout", clientcredentials.Config{Endpoint: valid(), RequestTimeout: -time.Second}},
+		{"negative retries", clientcredentials.Config{Endpoint: valid(), Retry: retry.Policy{MaxRetries: -1}}},
 		{"scope with space", clientcredentials.Config{Endpoint: valid(), Scopes: []string{"a b"}}},
 		{"empty scope", clientcredentials.Config{Endpoint: valid(), Scopes: []string{""}}},
 		{"scope with quote", clientcredentials.Config{Endpoint: valid(), Scopes: []string{`a"b`}}},
@@ -495,27 +515,4 @@ func TestInvalidConfig(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("Validate() = %v for a valid config", err)
 	}
-}
-
-func BenchmarkTokenCached(b *testing.B) {
-	fake := newFakeB(b)
-	src := clientcredentials.New(clientcredentials.Config{Endpoint: fake})
-	ctx := context.Background()
-	if _, err := src.Token(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := src.Token(ctx); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}
-
-func newFakeB(b *testing.B) *tokenendpoint.Endpoint {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeToken(w) }))
-	b.Cleanup(srv.Close)
-	return &tokenendpoint.Endpoint{URL: srv.URL, ClientID: "c", ClientSecret: "s", HTTPClient: srv.Client()}
 }

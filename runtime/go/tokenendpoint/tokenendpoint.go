@@ -2,12 +2,21 @@
 // (RFC 6749 Section 3.2).
 //
 // [Endpoint.Exchange] sends one token request: it authenticates the client
-// with client_secret_basic or client_secret_post (RFC 6749 Section 2.3.1),
-// parses a successful response (Section 5.1) into a [token.Token], and turns
-// everything else, from an error response (Section 5.2) to a network
-// failure or a malformed body, into an [*oautherr.Error]. Grant-specific
-// packages such as clientcredentials build the request parameters and add
-// caching on top.
+// with one of the methods of [AuthMethod], parses a successful response
+// (Section 5.1) into a [token.Token], and turns everything else, from an
+// error response (Section 5.2) to a network failure or a malformed body,
+// into an [*oautherr.Error]. Grant-specific packages such as
+// clientcredentials, authcode and jwtbearer build the request parameters
+// and add caching on top.
+//
+// The client authentication methods are those registered for
+// token_endpoint_auth_method (RFC 7591 Section 2, RFC 8705 Section 2):
+// client_secret_basic and client_secret_post (RFC 6749 Section 2.3.1),
+// private_key_jwt (RFC 7523 Section 2.2, with a new signed assertion for
+// every request), tls_client_auth and self_signed_tls_client_auth (RFC 8705
+// Section 2, where the TLS client certificate of the HTTP client
+// authenticates and the body names the client), and none for public
+// clients (RFC 6749 Section 2.1, client_id in the body).
 package tokenendpoint
 
 import (
@@ -24,6 +33,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coyotesense/coyotegen/runtime/go/clientauth"
+	"github.com/coyotesense/coyotegen/runtime/go/keys"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 	"github.com/coyotesense/coyotegen/runtime/go/secret"
 	"github.com/coyotesense/coyotegen/runtime/go/token"
@@ -46,31 +57,76 @@ const (
 	// ClientSecretPost sends client_id and client_secret as form
 	// parameters in the request body (RFC 6749 Section 2.3.1).
 	ClientSecretPost
+	// PrivateKeyJWT sends a JWT signed with the client's private key as
+	// client_assertion, with client_assertion_type
+	// "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" (RFC 7523
+	// Section 2.2). Each request carries a newly signed assertion.
+	PrivateKeyJWT
+	// TLSClientAuth authenticates with a client certificate issued by a
+	// trusted certificate authority, presented in the TLS handshake
+	// (RFC 8705 Section 2.1). The request body carries client_id; the
+	// Endpoint's HTTPClient must present the certificate.
+	TLSClientAuth
+	// SelfSignedTLSClientAuth authenticates with a self-signed client
+	// certificate registered with the server (RFC 8705 Section 2.2). The
+	// request body carries client_id; the Endpoint's HTTPClient must
+	// present the certificate.
+	SelfSignedTLSClientAuth
+	// None is a public client that does not authenticate (RFC 6749
+	// Section 2.1, RFC 7591 Section 2 "none"); the request body carries
+	// client_id (RFC 6749 Section 4.1.3).
+	None
 )
+
+// authMethodNames are the registered names, indexed by AuthMethod.
+var authMethodNames = [...]string{
+	ClientSecretBasic:       "client_secret_basic",
+	ClientSecretPost:        "client_secret_post",
+	PrivateKeyJWT:           "private_key_jwt",
+	TLSClientAuth:           "tls_client_auth",
+	SelfSignedTLSClientAuth: "self_signed_tls_client_auth",
+	None:                    "none",
+}
 
 // String returns the registered name of the method, such as
 // "client_secret_basic".
 func (m AuthMethod) String() string {
-	switch m {
-	case ClientSecretBasic:
-		return "client_secret_basic"
-	case ClientSecretPost:
-		return "client_secret_post"
-	default:
-		return "AuthMethod(" + strconv.Itoa(int(m)) + ")"
+	if m.valid() {
+		return authMethodNames[m]
 	}
+	return "AuthMethod(" + strconv.Itoa(int(m)) + ")"
 }
+
+func (m AuthMethod) valid() bool { return m >= 0 && int(m) < len(authMethodNames) }
+
+// UsesSecret reports whether the method sends the client secret:
+// ClientSecretBasic and ClientSecretPost.
+func (m AuthMethod) UsesSecret() bool { return m == ClientSecretBasic || m == ClientSecretPost }
+
+// Authenticates reports whether the method proves the client's identity,
+// that is every method but None. Grants reserved for confidential
+// clients, such as client credentials (RFC 6749 Section 4.4), need one.
+func (m AuthMethod) Authenticates() bool { return m.valid() && m != None }
 
 // ParseAuthMethod returns the AuthMethod with the registered name s.
 func ParseAuthMethod(s string) (AuthMethod, error) {
-	switch s {
-	case "client_secret_basic":
-		return ClientSecretBasic, nil
-	case "client_secret_post":
-		return ClientSecretPost, nil
-	default:
-		return 0, fmt.Errorf("unknown token endpoint auth method %q: want %q or %q", s, "client_secret_basic", "client_secret_post")
+	for m, name := range authMethodNames {
+		if name == s {
+			return AuthMethod(m), nil
+		}
 	}
+	return 0, fmt.Errorf("unknown token endpoint auth method %q: want one of %s", s, quotedAuthMethods())
+}
+
+func quotedAuthMethods() string {
+	var b strings.Builder
+	for i, name := range authMethodNames {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Quote(name))
+	}
+	return b.String()
 }
 
 // Endpoint is a token endpoint and the credentials of the client that calls
@@ -81,11 +137,24 @@ type Endpoint struct {
 	URL string
 	// ClientID is the client identifier (RFC 6749 Section 2.2).
 	ClientID string
-	// ClientSecret is the client secret (RFC 6749 Section 2.3.1).
+	// ClientSecret is the client secret (RFC 6749 Section 2.3.1), needed
+	// by ClientSecretBasic and ClientSecretPost and never sent by the
+	// other methods.
 	ClientSecret secret.Secret
 	// AuthMethod selects how the client authenticates. The zero value is
 	// ClientSecretBasic.
 	AuthMethod AuthMethod
+	// SigningKey signs the client assertions of PrivateKeyJWT.
+	SigningKey *keys.SigningKey
+	// AssertionAudience is the aud claim of PrivateKeyJWT assertions.
+	// Empty means URL, the token endpoint, which RFC 7523 Section 3 names
+	// and servers such as ory/fosite require; set it to the issuer
+	// identifier for servers that want that instead.
+	AssertionAudience string
+	// AssertionLifetime is the lifetime of PrivateKeyJWT assertions, from
+	// one second to clientauth.MaxLifetime (60 s). Zero means
+	// clientauth.DefaultLifetime.
+	AssertionLifetime time.Duration
 	// HTTPClient sends the requests. Nil means http.DefaultClient. Give it
 	// a timeout, or pass contexts with deadlines, so that a server that
 	// never answers cannot block callers forever.
@@ -114,8 +183,18 @@ func (e *Endpoint) Validate() error {
 	if e.ClientID == "" {
 		return errors.New("client ID is empty")
 	}
-	if e.AuthMethod != ClientSecretBasic && e.AuthMethod != ClientSecretPost {
-		return fmt.Errorf("unknown token endpoint auth method %s: want %s or %s", e.AuthMethod, ClientSecretBasic, ClientSecretPost)
+	switch m := e.AuthMethod; {
+	case !m.valid():
+		return fmt.Errorf("unknown token endpoint auth method %s: want one of %s", m, quotedAuthMethods())
+	case m.UsesSecret() && e.ClientSecret.IsZero():
+		return fmt.Errorf("client secret is empty: auth method %s needs one", m)
+	case m == PrivateKeyJWT && e.SigningKey == nil:
+		return fmt.Errorf("no signing key: auth method %s needs one", m)
+	}
+	if e.AuthMethod == PrivateKeyJWT {
+		if err := clientauth.CheckLifetime(e.AssertionLifetime); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -128,24 +207,52 @@ func (e *Endpoint) Validate() error {
 // of the coyotegen codes "invalid_config", "network_error", "canceled",
 // "invalid_response", "server_error" and "temporarily_unavailable".
 func (e *Endpoint) Exchange(ctx context.Context, op string, params url.Values) (*token.Token, error) {
-	if err := e.Validate(); err != nil {
-		return nil, &oautherr.Error{Op: op, Code: oautherr.CodeInvalidConfig, Description: err.Error()}
-	}
-	req, err := e.newRequest(ctx, params)
+	resp, body, sent, err := e.send(ctx, op, "", params)
 	if err != nil {
-		return nil, &oautherr.Error{Op: op, Code: oautherr.CodeInvalidConfig, Description: "cannot build token request", Err: err}
+		return nil, err
+	}
+	return e.parseToken(op, resp, body, params.Get("scope"), sent)
+}
+
+// Post sends params to another endpoint of the same authorization server,
+// such as revocation (RFC 7009) or introspection (RFC 7662), with the
+// client authentication of token requests (a client assertion still names
+// the token endpoint as its audience, RFC 7523 Section 3), and returns the
+// status and body of a 2xx response. Every other outcome is the same
+// [*oautherr.Error] that Exchange returns.
+func (e *Endpoint) Post(ctx context.Context, op, endpointURL string, params url.Values) (status int, body []byte, err error) {
+	resp, body, _, err := e.send(ctx, op, endpointURL, params)
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode, body, nil
+}
+
+// send posts the authenticated form to target (the token endpoint when
+// empty) and returns a 2xx response with its body (at most
+// MaxResponseBytes) and when it was sent, or the typed error.
+func (e *Endpoint) send(ctx context.Context, op, target string, params url.Values) (*http.Response, []byte, time.Time, error) {
+	if err := e.Validate(); err != nil {
+		return nil, nil, time.Time{}, &oautherr.Error{Op: op, Code: oautherr.CodeInvalidConfig, Description: err.Error()}
+	}
+	if target == "" {
+		target = e.URL
+	}
+	req, err := e.newRequest(ctx, target, params)
+	if err != nil {
+		return nil, nil, time.Time{}, &oautherr.Error{Op: op, Code: oautherr.CodeInvalidConfig, Description: "cannot build the request", Err: err}
 	}
 
 	sent := time.Now()
 	resp, err := e.httpClient().Do(req)
 	if err != nil {
-		return nil, transportError(ctx, op, err)
+		return nil, nil, sent, transportError(ctx, op, err)
 	}
 	defer resp.Body.Close()
 
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
-		return nil, transportError(ctx, op, err)
+		return nil, nil, sent, transportError(ctx, op, err)
 	}
 	tooLarge := len(body) > MaxResponseBytes
 
@@ -154,12 +261,12 @@ func (e *Endpoint) Exchange(ctx context.Context, op string, params url.Values) (
 		if tooLarge {
 			body = nil
 		}
-		return nil, e.errorResponse(op, resp, body)
+		return nil, nil, sent, e.errorResponse(op, resp, body)
 	}
 	if tooLarge {
-		return nil, invalidResponse(op, resp.StatusCode, "token response body exceeds 1 MiB", nil)
+		return nil, nil, sent, invalidResponse(op, resp.StatusCode, "response body exceeds 1 MiB", nil)
 	}
-	return e.parseToken(op, resp, body, params.Get("scope"), sent)
+	return resp, body, sent, nil
 }
 
 func (e *Endpoint) httpClient() *http.Client {
@@ -178,16 +285,32 @@ func (e *Endpoint) classify(code string) bool {
 
 // newRequest builds the POST request with the form body and client
 // authentication of RFC 6749 Sections 2.3.1 and 3.2.
-func (e *Endpoint) newRequest(ctx context.Context, params url.Values) (*http.Request, error) {
+func (e *Endpoint) newRequest(ctx context.Context, target string, params url.Values) (*http.Request, error) {
 	form := make(url.Values, len(params)+2)
 	for k, v := range params {
 		form[k] = slices.Clone(v)
 	}
-	if e.AuthMethod == ClientSecretPost {
+	switch e.AuthMethod {
+	case ClientSecretPost:
 		form.Set("client_id", e.ClientID)
 		form.Set("client_secret", e.ClientSecret.Reveal())
+	case PrivateKeyJWT:
+		aud := e.AssertionAudience
+		if aud == "" {
+			aud = e.URL
+		}
+		assertion, err := clientauth.ClientAssertion(e.SigningKey, e.ClientID, aud, e.AssertionLifetime)
+		if err != nil {
+			return nil, fmt.Errorf("sign client assertion: %w", err)
+		}
+		form.Set("client_assertion_type", clientauth.AssertionType)
+		form.Set("client_assertion", assertion)
+	case TLSClientAuth, SelfSignedTLSClientAuth, None:
+		// RFC 8705 Section 2 and RFC 6749 Section 4.1.3: the client is
+		// identified by client_id in the body and sends no secret.
+		form.Set("client_id", e.ClientID)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +441,7 @@ func (e *Endpoint) errorResponse(op string, resp *http.Response, body []byte) *o
 	oerr := &oautherr.Error{
 		Op:         op,
 		StatusCode: resp.StatusCode,
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
+		RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), now),
 	}
 	var eb errorResponseBody
 	if json.Unmarshal(body, &eb) == nil && eb.Error != "" {
@@ -334,7 +457,7 @@ func (e *Endpoint) errorResponse(op string, resp *http.Response, body []byte) *o
 		default:
 			oerr.Code = oautherr.CodeInvalidResponse
 		}
-		oerr.Description = "token endpoint returned " + statusText(resp.StatusCode) + " without an OAuth error object"
+		oerr.Description = "the server returned " + statusText(resp.StatusCode) + " without an OAuth error object"
 	}
 	oerr.Retryable = resp.StatusCode >= 500 ||
 		resp.StatusCode == http.StatusTooManyRequests ||
@@ -352,7 +475,10 @@ func statusText(code int) string {
 // parseRetryAfter decodes a Retry-After header (RFC 9110 Section 10.2.3),
 // which is either a number of seconds or an HTTP date. It returns 0 when
 // the header is absent, malformed, or in the past.
-func parseRetryAfter(v string, now time.Time) time.Duration {
+// ParseRetryAfter reads a Retry-After header value (RFC 9110 Section
+// 10.2.3), delay-seconds or an HTTP date, as a delay from now; 0 when it
+// is absent, malformed or in the past.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0

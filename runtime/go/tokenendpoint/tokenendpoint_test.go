@@ -456,7 +456,11 @@ func TestExchangeInvalidConfig(t *testing.T) {
 		{"unparsable URL", &tokenendpoint.Endpoint{URL: "http://[::1", ClientID: "c"}},
 		{"ftp URL", &tokenendpoint.Endpoint{URL: "ftp://127.0.0.1/token", ClientID: "c"}},
 		{"empty client ID", &tokenendpoint.Endpoint{URL: "http://127.0.0.1/token"}},
-		{"unknown auth method", &tokenendpoint.Endpoint{URL: "http://127.0.0.1/token", ClientID: "c", AuthMethod: 7}},
+		{"unknown auth method", &tokenendpoint.Endpoint{URL: "http://127.0.0.1/token", ClientID: "c", ClientSecret: "s", AuthMethod: 7}},
+		{"basic without secret", &tokenendpoint.Endpoint{URL: "http://127.0.0.1/token", ClientID: "c"}},
+		{"post without secret", &tokenendpoint.Endpoint{URL: "http://127.0.0.1/token", ClientID: "c", AuthMethod: tokenendpoint.ClientSecretPost}},
+		{"private_key_jwt without key", &tokenendpoint.Endpoint{URL: "http://127.0.0.1/token", ClientID: "c", AuthMethod: tokenendpoint.PrivateKeyJWT}},
+		{"private_key_jwt lifetime over 60s", &tokenendpoint.Endpoint{URL: "http://127.0.0.1/token", ClientID: "c", AuthMethod: tokenendpoint.PrivateKeyJWT, SigningKey: ecSigningKey(t, ""), AssertionLifetime: 61 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -470,19 +474,39 @@ func TestExchangeInvalidConfig(t *testing.T) {
 }
 
 func TestAuthMethod(t *testing.T) {
-	for _, m := range []tokenendpoint.AuthMethod{tokenendpoint.ClientSecretBasic, tokenendpoint.ClientSecretPost} {
-		got, err := tokenendpoint.ParseAuthMethod(m.String())
+	names := map[tokenendpoint.AuthMethod]string{
+		tokenendpoint.ClientSecretBasic:       "client_secret_basic",
+		tokenendpoint.ClientSecretPost:        "client_secret_post",
+		tokenendpoint.PrivateKeyJWT:           "private_key_jwt",
+		tokenendpoint.TLSClientAuth:           "tls_client_auth",
+		tokenendpoint.SelfSignedTLSClientAuth: "self_signed_tls_client_auth",
+		tokenendpoint.None:                    "none",
+	}
+	for m, name := range names {
+		if m.String() != name {
+			t.Errorf("String() = %q, want %q", m.String(), name)
+		}
+		got, err := tokenendpoint.ParseAuthMethod(name)
 		if err != nil || got != m {
-			t.Errorf("ParseAuthMethod(%q) = %v, %v", m.String(), got, err)
+			t.Errorf("ParseAuthMethod(%q) = %v, %v", name, got, err)
+		}
+		if got, want := m.UsesSecret(), m == tokenendpoint.ClientSecretBasic || m == tokenendpoint.ClientSecretPost; got != want {
+			t.Errorf("%v.UsesSecret() = %v", m, got)
+		}
+		if got, want := m.Authenticates(), m != tokenendpoint.None; got != want {
+			t.Errorf("%v.Authenticates() = %v", m, got)
 		}
 	}
-	if tokenendpoint.ClientSecretBasic.String() != "client_secret_basic" || tokenendpoint.ClientSecretPost.String() != "client_secret_post" {
-		t.Error("String() does not give the registered names")
-	}
-	_, err := tokenendpoint.ParseAuthMethod("private_key_jwt")
-	want := `unknown token endpoint auth method "private_key_jwt": want "client_secret_basic" or "client_secret_post"`
+	_, err := tokenendpoint.ParseAuthMethod("client_secret_jwt")
+	want := `unknown token endpoint auth method "client_secret_jwt": want one of "client_secret_basic", "client_secret_post", "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth", "none"`
 	if err == nil || err.Error() != want {
-		t.Errorf("ParseAuthMethod(private_key_jwt) error = %v, want %q", err, want)
+		t.Errorf("ParseAuthMethod(client_secret_jwt) error = %v, want %q", err, want)
+	}
+	if s := tokenendpoint.AuthMethod(42).String(); s != "AuthMethod(42)" {
+		t.Errorf("String() of an unknown method = %q", s)
+	}
+	if tokenendpoint.AuthMethod(-1).Authenticates() {
+		t.Error("an unknown method authenticates")
 	}
 	var zero tokenendpoint.AuthMethod
 	if zero != tokenendpoint.ClientSecretBasic {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,10 +16,11 @@ import (
 func TestRunPrintsURLAndServes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	keysDir := t.TempDir()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-access-token-lifespan", "2m"}, pw, io.Discard)
+		done <- run(ctx, []string{"-access-token-lifespan", "2m", "-refresh-token-lifespan", "1h", "-keys-dir", keysDir}, pw, io.Discard)
 		pw.Close()
 	}()
 
@@ -42,6 +45,10 @@ func TestRunPrintsURLAndServes(t *testing.T) {
 		t.Errorf("issuer = %q, %v; want %q", meta.Issuer, err, base)
 	}
 
+	if _, err := os.Stat(filepath.Join(keysDir, "rsa-pkcs8.pem")); err != nil {
+		t.Errorf("test keys not written: %v", err)
+	}
+
 	cancel()
 	select {
 	case err := <-done:
@@ -56,6 +63,9 @@ func TestRunPrintsURLAndServes(t *testing.T) {
 func TestRunRejectsBadFlags(t *testing.T) {
 	if err := run(context.Background(), []string{"-addr", "0.0.0.0:0"}, io.Discard, io.Discard); err == nil {
 		t.Error("run accepted a non-loopback address")
+	}
+	if err := run(context.Background(), []string{"-keys-dir", filepath.Join(t.TempDir(), "missing")}, io.Discard, io.Discard); err == nil {
+		t.Error("run accepted a missing keys directory")
 	}
 	if err := run(context.Background(), []string{"-nope"}, io.Discard, io.Discard); err == nil {
 		t.Error("run accepted an unknown flag")

@@ -43,6 +43,8 @@ var coreFields = map[string]struct {
 	"discovery":              {"Discovery", nil},
 	"revoke_on_close":        {"RevokeOnClose", nil},
 	"max_retries":            {"MaxRetries", nil},
+	"token_storage_path":     {"TokenStoragePath", nil},
+	"token_storage_key":      {"TokenStorageKey", nil},
 }
 
 func asString(v *jen.Statement) *jen.Statement { return jen.String().Parens(v) }
@@ -121,6 +123,11 @@ func genClient(f *jen.File, m *model.Model) {
 	f.Comment("Introspection is the answer of the introspection endpoint (RFC 7662).")
 	f.Type().Id("Introspection").Op("=").Qual(authcorePath, "Introspection")
 	f.Line()
+	f.Comment("TokenStorage keeps tokens across restarts: implement it over Redis, a")
+	f.Comment("database or a secret manager and pass it to WithStorage. Get returns nil")
+	f.Comment("and no error when there is no token under the key.")
+	f.Type().Id("TokenStorage").Op("=").Qual(tokenstorePath, "Store")
+	f.Line()
 
 	var methods []jen.Code
 	for _, op := range m.Operations {
@@ -170,6 +177,12 @@ func genClient(f *jen.File, m *model.Model) {
 	f.Func().Params(jen.Id("c").Op("*").Id("client")).Id("Close").Params().Error().Block(
 		jen.Return(jen.Id("c").Dot("core").Dot("Close").Call()),
 	)
+	f.Line()
+	f.Func().Params(jen.Id("c").Op("*").Id("client")).Id("invalidate").Params(jen.Id("tok").Op("*").Id("Token")).Block(
+		jen.Id("c").Dot("core").Dot("Invalidate").Call(jen.Id("tok")),
+	)
+	f.Line()
+	genInterop(f)
 }
 
 func genOptions(f *jen.File) {
@@ -178,6 +191,7 @@ func genOptions(f *jen.File) {
 	f.Line()
 	f.Type().Id("options").Struct(
 		jen.Id("httpClient").Op("*").Qual("net/http", "Client"),
+		jen.Id("storage").Qual(tokenstorePath, "Store"),
 		jen.Id("mode").Id("Mode"),
 		jen.Id("modeSet").Bool(),
 		jen.Id("modeOptions").Id("ModeOptions"),
@@ -188,6 +202,13 @@ func genOptions(f *jen.File) {
 	f.Comment("the configuration.")
 	f.Func().Id("WithHTTPClient").Params(jen.Id("hc").Op("*").Qual("net/http", "Client")).Id("Option").Block(
 		jen.Return(jen.Func().Params(jen.Id("o").Op("*").Id("options")).Block(jen.Id("o").Dot("httpClient").Op("=").Id("hc"))),
+	)
+	f.Line()
+	f.Comment("WithStorage keeps the client's token in store, so that it survives restarts")
+	f.Comment("and can be shared; without it the token stays in memory, or in the file")
+	f.Comment("that token_storage_path names.")
+	f.Func().Id("WithStorage").Params(jen.Id("store").Id("TokenStorage")).Id("Option").Block(
+		jen.Return(jen.Func().Params(jen.Id("o").Op("*").Id("options")).Block(jen.Id("o").Dot("storage").Op("=").Id("store"))),
 	)
 	f.Line()
 	f.Comment("WithMode selects the runtime mode in code, overriding the ModeEnv variable.")
@@ -219,6 +240,7 @@ func genNew(f *jen.File, m *model.Model) {
 		coreCfg[jen.Id(cf.name)] = v
 	}
 	coreCfg[jen.Id("HTTPClient")] = jen.Id("o").Dot("httpClient")
+	coreCfg[jen.Id("Storage")] = jen.Id("o").Dot("storage")
 	coreCfg[jen.Id("Classify")] = jen.Id("retryableCode")
 	f.Comment("New validates the configuration and returns a client in the mode chosen by")
 	f.Comment("WithMode, else by the " + m.ModeEnv + " environment variable, else " + m.DefaultMode.ID.Snake + ".")
@@ -239,4 +261,24 @@ func genNew(f *jen.File, m *model.Model) {
 		jen.Return(jen.Op("&").Id("client").Values(jen.Dict{jen.Id("core"): jen.Id("core")}), jen.Nil()),
 	)
 	f.Line()
+}
+
+// genInterop emits the adapters to golang.org/x/oauth2 and net/http.
+func genInterop(f *jen.File) {
+	f.Comment("TokenSource adapts c to golang.org/x/oauth2's TokenSource, for libraries")
+	f.Comment("that take one; ctx bounds every token request the adapter makes.")
+	f.Func().Id("TokenSource").Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("c").Id("Client")).Qual("golang.org/x/oauth2", "TokenSource").Block(
+		jen.Return(jen.Qual(transportPath, "TokenSource").Call(jen.Id("ctx"), jen.Id("c"))),
+	)
+	f.Line()
+	f.Comment("Transport returns an http.RoundTripper that sends each request through base")
+	f.Comment("(http.DefaultTransport when nil) with c's token in the Authorization header,")
+	f.Comment("and retries once with a new token when the resource server answers 401.")
+	f.Func().Id("Transport").Params(jen.Id("c").Id("Client"), jen.Id("base").Qual("net/http", "RoundTripper")).Qual("net/http", "RoundTripper").Block(
+		jen.Id("t").Op(":=").Op("&").Qual(transportPath, "Transport").Values(jen.Dict{jen.Id("Source"): jen.Id("c"), jen.Id("Base"): jen.Id("base")}),
+		jen.If(jen.List(jen.Id("inv"), jen.Id("ok")).Op(":=").Id("c").Assert(jen.Interface(jen.Id("invalidate").Params(jen.Op("*").Id("Token")))), jen.Id("ok")).Block(
+			jen.Id("t").Dot("Invalidate").Op("=").Id("inv").Dot("invalidate"),
+		),
+		jen.Return(jen.Id("t")),
+	)
 }

@@ -24,6 +24,8 @@ const (
 	oautherrPath   = runtimePath + "oautherr"
 	tokenPath      = runtimePath + "token"
 	authcorePath   = runtimePath + "authcore"
+	tokenstorePath = runtimePath + "tokenstore"
+	transportPath  = runtimePath + "transport"
 )
 
 // Emit returns the Go package's files.
@@ -59,6 +61,9 @@ func newFile(m *model.Model) *jen.File {
 	f.ImportName(oautherrPath, "oautherr")
 	f.ImportName(tokenPath, "token")
 	f.ImportName(authcorePath, "authcore")
+	f.ImportName(tokenstorePath, "tokenstore")
+	f.ImportName(transportPath, "transport")
+	f.ImportName("golang.org/x/oauth2", "oauth2")
 	return f
 }
 

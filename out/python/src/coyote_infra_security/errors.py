@@ -58,12 +58,20 @@ class ErrorCode(str, Enum):
     AUTHORIZATION_PENDING = "authorization_pending"
     #: The device code or token has expired. See RFC 8628 section 3.5.
     EXPIRED_TOKEN = "expired_token"
-    #: The authorization server could not be reached or the connection failed.
-    #: Retryable.
+    #: The access token is not accepted: expired, revoked, or bound to another
+    #: certificate (RFC 8705 section 3). See RFC 6750 section 3.1.
+    INVALID_TOKEN = "invalid_token"
+    #: There is no token yet and only the user can grant one: run the
+    #: authorization code flow. See OpenID Connect Core 1.0 section 3.1.2.6.
+    LOGIN_REQUIRED = "login_required"
+    #: The authorization server could not be reached, the connection failed, or
+    #: the exchange did not finish within timeout_ms. Retryable.
     NETWORK_ERROR = "network_error"
-    #: The exchange did not finish within timeout_ms or the caller's deadline.
-    #: Retryable.
-    TIMEOUT = "timeout"
+    #: The caller's context or deadline ended before the operation finished.
+    CANCELED = "canceled"
+    #: The token could not be read from or saved to the configured token
+    #: storage.
+    STORAGE_ERROR = "storage_error"
     #: The server's answer is not a valid OAuth2 response (malformed JSON,
     #: missing access_token, wrong token_type, oversized body).
     INVALID_RESPONSE = "invalid_response"
@@ -74,7 +82,7 @@ class ErrorCode(str, Enum):
     #: server. See RFC 9207.
     INVALID_ISSUER = "invalid_issuer"
     #: The client configuration is incomplete or contradictory.
-    INVALID_CONFIGURATION = "invalid_configuration"
+    INVALID_CONFIG = "invalid_config"
     #: The operation is not available in this version of the runtime.
     NOT_IMPLEMENTED = "not_implemented"
 
@@ -95,7 +103,6 @@ RETRYABLE_ERROR_CODES: FrozenSet[str] = frozenset(
         "slow_down",
         "authorization_pending",
         "network_error",
-        "timeout",
     ]
 )
 
@@ -169,7 +176,7 @@ class ConfigError(AuthError, ValueError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems: List[str] = list(problems)
         super().__init__(
-            "invalid_configuration",
+            "invalid_config",
             "; ".join(self.problems),
             retryable=False,
         )

@@ -95,14 +95,30 @@ namespace Coyote.Infra.Security
         ExpiredToken,
 
         /// <summary>
-        /// The authorization server could not be reached or the connection failed. Retryable.
+        /// The access token is not accepted: expired, revoked, or bound to another certificate (RFC
+        /// 8705 section 3) (RFC 6750 section 3.1).
+        /// </summary>
+        InvalidToken,
+
+        /// <summary>
+        /// There is no token yet and only the user can grant one: run the authorization code flow
+        /// (OpenID Connect Core 1.0 section 3.1.2.6).
+        /// </summary>
+        LoginRequired,
+
+        /// <summary>
+        /// The authorization server could not be reached, the connection failed, or the exchange
+        /// did not finish within timeout_ms. Retryable.
         /// </summary>
         NetworkError,
 
+        /// <summary>The caller's context or deadline ended before the operation finished.</summary>
+        Canceled,
+
         /// <summary>
-        /// The exchange did not finish within timeout_ms or the caller's deadline. Retryable.
+        /// The token could not be read from or saved to the configured token storage.
         /// </summary>
-        Timeout,
+        StorageError,
 
         /// <summary>
         /// The server's answer is not a valid OAuth2 response (malformed JSON, missing
@@ -121,7 +137,7 @@ namespace Coyote.Infra.Security
         InvalidIssuer,
 
         /// <summary>The client configuration is incomplete or contradictory.</summary>
-        InvalidConfiguration,
+        InvalidConfig,
 
         /// <summary>The operation is not available in this version of the runtime.</summary>
         NotImplemented,
@@ -152,12 +168,15 @@ namespace Coyote.Infra.Security
             "slow_down",
             "authorization_pending",
             "expired_token",
+            "invalid_token",
+            "login_required",
             "network_error",
-            "timeout",
+            "canceled",
+            "storage_error",
             "invalid_response",
             "invalid_state",
             "invalid_issuer",
-            "invalid_configuration",
+            "invalid_config",
             "not_implemented",
         });
 
@@ -203,18 +222,24 @@ namespace Coyote.Infra.Security
                     return "authorization_pending";
                 case AuthErrorCode.ExpiredToken:
                     return "expired_token";
+                case AuthErrorCode.InvalidToken:
+                    return "invalid_token";
+                case AuthErrorCode.LoginRequired:
+                    return "login_required";
                 case AuthErrorCode.NetworkError:
                     return "network_error";
-                case AuthErrorCode.Timeout:
-                    return "timeout";
+                case AuthErrorCode.Canceled:
+                    return "canceled";
+                case AuthErrorCode.StorageError:
+                    return "storage_error";
                 case AuthErrorCode.InvalidResponse:
                     return "invalid_response";
                 case AuthErrorCode.InvalidState:
                     return "invalid_state";
                 case AuthErrorCode.InvalidIssuer:
                     return "invalid_issuer";
-                case AuthErrorCode.InvalidConfiguration:
-                    return "invalid_configuration";
+                case AuthErrorCode.InvalidConfig:
+                    return "invalid_config";
                 case AuthErrorCode.NotImplemented:
                     return "not_implemented";
                 default:
@@ -259,18 +284,24 @@ namespace Coyote.Infra.Security
                     return ConfigText.Quote("authorization_pending");
                 case AuthErrorCode.ExpiredToken:
                     return ConfigText.Quote("expired_token");
+                case AuthErrorCode.InvalidToken:
+                    return ConfigText.Quote("invalid_token");
+                case AuthErrorCode.LoginRequired:
+                    return ConfigText.Quote("login_required");
                 case AuthErrorCode.NetworkError:
                     return ConfigText.Quote("network_error");
-                case AuthErrorCode.Timeout:
-                    return ConfigText.Quote("timeout");
+                case AuthErrorCode.Canceled:
+                    return ConfigText.Quote("canceled");
+                case AuthErrorCode.StorageError:
+                    return ConfigText.Quote("storage_error");
                 case AuthErrorCode.InvalidResponse:
                     return ConfigText.Quote("invalid_response");
                 case AuthErrorCode.InvalidState:
                     return ConfigText.Quote("invalid_state");
                 case AuthErrorCode.InvalidIssuer:
                     return ConfigText.Quote("invalid_issuer");
-                case AuthErrorCode.InvalidConfiguration:
-                    return ConfigText.Quote("invalid_configuration");
+                case AuthErrorCode.InvalidConfig:
+                    return ConfigText.Quote("invalid_config");
                 case AuthErrorCode.NotImplemented:
                     return ConfigText.Quote("not_implemented");
                 default:
@@ -334,11 +365,20 @@ namespace Coyote.Infra.Security
                 case "expired_token":
                     value = AuthErrorCode.ExpiredToken;
                     return true;
+                case "invalid_token":
+                    value = AuthErrorCode.InvalidToken;
+                    return true;
+                case "login_required":
+                    value = AuthErrorCode.LoginRequired;
+                    return true;
                 case "network_error":
                     value = AuthErrorCode.NetworkError;
                     return true;
-                case "timeout":
-                    value = AuthErrorCode.Timeout;
+                case "canceled":
+                    value = AuthErrorCode.Canceled;
+                    return true;
+                case "storage_error":
+                    value = AuthErrorCode.StorageError;
                     return true;
                 case "invalid_response":
                     value = AuthErrorCode.InvalidResponse;
@@ -349,8 +389,8 @@ namespace Coyote.Infra.Security
                 case "invalid_issuer":
                     value = AuthErrorCode.InvalidIssuer;
                     return true;
-                case "invalid_configuration":
-                    value = AuthErrorCode.InvalidConfiguration;
+                case "invalid_config":
+                    value = AuthErrorCode.InvalidConfig;
                     return true;
                 case "not_implemented":
                     value = AuthErrorCode.NotImplemented;
@@ -391,7 +431,6 @@ namespace Coyote.Infra.Security
                 case AuthErrorCode.SlowDown:
                 case AuthErrorCode.AuthorizationPending:
                 case AuthErrorCode.NetworkError:
-                case AuthErrorCode.Timeout:
                     return true;
                 default:
                     return false;
@@ -437,17 +476,23 @@ namespace Coyote.Infra.Security
                     return "The user has not completed the authorization yet.";
                 case AuthErrorCode.ExpiredToken:
                     return "The device code or token has expired.";
+                case AuthErrorCode.InvalidToken:
+                    return "The access token is not accepted: expired, revoked, or bound to another certificate (RFC 8705 section 3).";
+                case AuthErrorCode.LoginRequired:
+                    return "There is no token yet and only the user can grant one: run the authorization code flow.";
                 case AuthErrorCode.NetworkError:
-                    return "The authorization server could not be reached or the connection failed.";
-                case AuthErrorCode.Timeout:
-                    return "The exchange did not finish within timeout_ms or the caller's deadline.";
+                    return "The authorization server could not be reached, the connection failed, or the exchange did not finish within timeout_ms.";
+                case AuthErrorCode.Canceled:
+                    return "The caller's context or deadline ended before the operation finished.";
+                case AuthErrorCode.StorageError:
+                    return "The token could not be read from or saved to the configured token storage.";
                 case AuthErrorCode.InvalidResponse:
                     return "The server's answer is not a valid OAuth2 response (malformed JSON, missing access_token, wrong token_type, oversized body).";
                 case AuthErrorCode.InvalidState:
                     return "The state returned with the authorization response does not match the one sent.";
                 case AuthErrorCode.InvalidIssuer:
                     return "The iss parameter of the authorization response does not match the server.";
-                case AuthErrorCode.InvalidConfiguration:
+                case AuthErrorCode.InvalidConfig:
                     return "The client configuration is incomplete or contradictory.";
                 case AuthErrorCode.NotImplemented:
                     return "The operation is not available in this version of the runtime.";
@@ -544,7 +589,7 @@ namespace Coyote.Infra.Security
         }
 
         private ConfigurationException(List<string> problems)
-            : base(AuthErrorCode.InvalidConfiguration, "invalid configuration: " + string.Join("; ", problems))
+            : base(AuthErrorCode.InvalidConfig, "invalid configuration: " + string.Join("; ", problems))
         {
             Problems = new ReadOnlyCollection<string>(problems);
         }

@@ -352,7 +352,7 @@ namespace Coyote.Infra.Security.Tests
             StringAssert.Contains("COYOTE_AUTH_MODE", error.Message);
             StringAssert.Contains("\"no-such-auth-mode\"", error.Message);
             StringAssert.Contains("client_credentials, authorization_code, authorization_code_pkce, jwt_bearer, client_credentials_mtls", error.Message);
-            Assert.AreEqual(AuthErrorCode.InvalidConfiguration, error.Code);
+            Assert.AreEqual(AuthErrorCode.InvalidConfig, error.Code);
         }
 
         [Test]
@@ -364,7 +364,7 @@ namespace Coyote.Infra.Security.Tests
             StringAssert.Contains("COYOTE_AUTH_AUTO_REFRESH", error.Message);
             StringAssert.Contains("\"maybe\"", error.Message);
             StringAssert.Contains("true, false, 1, 0, yes, no", error.Message);
-            Assert.AreEqual(AuthErrorCode.InvalidConfiguration, error.Code);
+            Assert.AreEqual(AuthErrorCode.InvalidConfig, error.Code);
         }
 
         [Test]
@@ -375,7 +375,7 @@ namespace Coyote.Infra.Security.Tests
             var error = Assert.Throws<ConfigurationException>(() => AuthClientConfig.FromEnvironment());
             StringAssert.Contains("COYOTE_AUTH_REFRESH_BUFFER_SECONDS", error.Message);
             StringAssert.Contains("\"12abc\"", error.Message);
-            Assert.AreEqual(AuthErrorCode.InvalidConfiguration, error.Code);
+            Assert.AreEqual(AuthErrorCode.InvalidConfig, error.Code);
         }
 
         [Test]
@@ -898,12 +898,15 @@ namespace Coyote.Infra.Security.Tests
             Assert.AreEqual(true, AuthErrorCode.SlowDown.IsRetryable(), "slow_down");
             Assert.AreEqual(true, AuthErrorCode.AuthorizationPending.IsRetryable(), "authorization_pending");
             Assert.AreEqual(false, AuthErrorCode.ExpiredToken.IsRetryable(), "expired_token");
+            Assert.AreEqual(false, AuthErrorCode.InvalidToken.IsRetryable(), "invalid_token");
+            Assert.AreEqual(false, AuthErrorCode.LoginRequired.IsRetryable(), "login_required");
             Assert.AreEqual(true, AuthErrorCode.NetworkError.IsRetryable(), "network_error");
-            Assert.AreEqual(true, AuthErrorCode.Timeout.IsRetryable(), "timeout");
+            Assert.AreEqual(false, AuthErrorCode.Canceled.IsRetryable(), "canceled");
+            Assert.AreEqual(false, AuthErrorCode.StorageError.IsRetryable(), "storage_error");
             Assert.AreEqual(false, AuthErrorCode.InvalidResponse.IsRetryable(), "invalid_response");
             Assert.AreEqual(false, AuthErrorCode.InvalidState.IsRetryable(), "invalid_state");
             Assert.AreEqual(false, AuthErrorCode.InvalidIssuer.IsRetryable(), "invalid_issuer");
-            Assert.AreEqual(false, AuthErrorCode.InvalidConfiguration.IsRetryable(), "invalid_configuration");
+            Assert.AreEqual(false, AuthErrorCode.InvalidConfig.IsRetryable(), "invalid_config");
             Assert.AreEqual(false, AuthErrorCode.NotImplemented.IsRetryable(), "not_implemented");
             Assert.AreEqual(AuthErrorCode.InvalidRequest, AuthErrorCodeValues.Parse("invalid_request"));
             Assert.AreEqual(AuthErrorCode.InvalidClient, AuthErrorCodeValues.Parse("invalid_client"));
@@ -921,12 +924,15 @@ namespace Coyote.Infra.Security.Tests
             Assert.AreEqual(AuthErrorCode.SlowDown, AuthErrorCodeValues.Parse("slow_down"));
             Assert.AreEqual(AuthErrorCode.AuthorizationPending, AuthErrorCodeValues.Parse("authorization_pending"));
             Assert.AreEqual(AuthErrorCode.ExpiredToken, AuthErrorCodeValues.Parse("expired_token"));
+            Assert.AreEqual(AuthErrorCode.InvalidToken, AuthErrorCodeValues.Parse("invalid_token"));
+            Assert.AreEqual(AuthErrorCode.LoginRequired, AuthErrorCodeValues.Parse("login_required"));
             Assert.AreEqual(AuthErrorCode.NetworkError, AuthErrorCodeValues.Parse("network_error"));
-            Assert.AreEqual(AuthErrorCode.Timeout, AuthErrorCodeValues.Parse("timeout"));
+            Assert.AreEqual(AuthErrorCode.Canceled, AuthErrorCodeValues.Parse("canceled"));
+            Assert.AreEqual(AuthErrorCode.StorageError, AuthErrorCodeValues.Parse("storage_error"));
             Assert.AreEqual(AuthErrorCode.InvalidResponse, AuthErrorCodeValues.Parse("invalid_response"));
             Assert.AreEqual(AuthErrorCode.InvalidState, AuthErrorCodeValues.Parse("invalid_state"));
             Assert.AreEqual(AuthErrorCode.InvalidIssuer, AuthErrorCodeValues.Parse("invalid_issuer"));
-            Assert.AreEqual(AuthErrorCode.InvalidConfiguration, AuthErrorCodeValues.Parse("invalid_configuration"));
+            Assert.AreEqual(AuthErrorCode.InvalidConfig, AuthErrorCodeValues.Parse("invalid_config"));
             Assert.AreEqual(AuthErrorCode.NotImplemented, AuthErrorCodeValues.Parse("not_implemented"));
         }
 

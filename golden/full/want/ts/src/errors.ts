@@ -49,10 +49,27 @@ export const ErrorCode = Object.freeze({
   AuthorizationPending: "authorization_pending",
   /** The device code or token has expired. */
   ExpiredToken: "expired_token",
-  /** The authorization server could not be reached or the connection failed. */
+  /**
+   * The access token is not accepted: expired, revoked, or bound to another
+   * certificate (RFC 8705 section 3).
+   */
+  InvalidToken: "invalid_token",
+  /**
+   * There is no token yet and only the user can grant one: run the
+   * authorization code flow.
+   */
+  LoginRequired: "login_required",
+  /**
+   * The authorization server could not be reached, the connection failed, or
+   * the exchange did not finish within timeout_ms.
+   */
   NetworkError: "network_error",
-  /** The exchange did not finish within timeout_ms or the caller's deadline. */
-  Timeout: "timeout",
+  /** The caller's context or deadline ended before the operation finished. */
+  Canceled: "canceled",
+  /**
+   * The token could not be read from or saved to the configured token storage.
+   */
+  StorageError: "storage_error",
   /**
    * The server's answer is not a valid OAuth2 response (malformed JSON, missing
    * access_token, wrong token_type, oversized body).
@@ -68,7 +85,7 @@ export const ErrorCode = Object.freeze({
    */
   InvalidIssuer: "invalid_issuer",
   /** The client configuration is incomplete or contradictory. */
-  InvalidConfiguration: "invalid_configuration",
+  InvalidConfig: "invalid_config",
   /** The operation is not available in this version of the runtime. */
   NotImplemented: "not_implemented",
 } as const);
@@ -193,18 +210,39 @@ export const errorCodes: readonly ErrorCodeInfo[] = Object.freeze([
     description: "The device code or token has expired.",
   },
   {
+    code: ErrorCode.InvalidToken,
+    retryable: false,
+    rfc: "RFC 6750 section 3.1",
+    description:
+      "The access token is not accepted: expired, revoked, or bound to another certificate (RFC 8705 section 3).",
+  },
+  {
+    code: ErrorCode.LoginRequired,
+    retryable: false,
+    rfc: "OpenID Connect Core 1.0 section 3.1.2.6",
+    description:
+      "There is no token yet and only the user can grant one: run the authorization code flow.",
+  },
+  {
     code: ErrorCode.NetworkError,
     retryable: true,
     rfc: null,
     description:
-      "The authorization server could not be reached or the connection failed.",
+      "The authorization server could not be reached, the connection failed, or the exchange did not finish within timeout_ms.",
   },
   {
-    code: ErrorCode.Timeout,
-    retryable: true,
+    code: ErrorCode.Canceled,
+    retryable: false,
     rfc: null,
     description:
-      "The exchange did not finish within timeout_ms or the caller's deadline.",
+      "The caller's context or deadline ended before the operation finished.",
+  },
+  {
+    code: ErrorCode.StorageError,
+    retryable: false,
+    rfc: null,
+    description:
+      "The token could not be read from or saved to the configured token storage.",
   },
   {
     code: ErrorCode.InvalidResponse,
@@ -228,7 +266,7 @@ export const errorCodes: readonly ErrorCodeInfo[] = Object.freeze([
       "The iss parameter of the authorization response does not match the server.",
   },
   {
-    code: ErrorCode.InvalidConfiguration,
+    code: ErrorCode.InvalidConfig,
     retryable: false,
     rfc: null,
     description: "The client configuration is incomplete or contradictory.",
@@ -373,7 +411,7 @@ export class ConfigError extends AuthError {
 
   constructor(problems: readonly ConfigProblem[]) {
     super({
-      code: "invalid_configuration",
+      code: "invalid_config",
       description: problems.map((problem) => problem.message).join("; "),
       retryable: false,
     });

@@ -30,12 +30,15 @@ const expected: [ErrorCode, boolean][] = [
   [ErrorCode.SlowDown, true],
   [ErrorCode.AuthorizationPending, true],
   [ErrorCode.ExpiredToken, false],
+  [ErrorCode.InvalidToken, false],
+  [ErrorCode.LoginRequired, false],
   [ErrorCode.NetworkError, true],
-  [ErrorCode.Timeout, true],
+  [ErrorCode.Canceled, false],
+  [ErrorCode.StorageError, false],
   [ErrorCode.InvalidResponse, false],
   [ErrorCode.InvalidState, false],
   [ErrorCode.InvalidIssuer, false],
-  [ErrorCode.InvalidConfiguration, false],
+  [ErrorCode.InvalidConfig, false],
   [ErrorCode.NotImplemented, false],
 ];
 
@@ -118,19 +121,19 @@ describe("AuthError", () => {
     assert.equal(err.message, "invalid_grant");
   });
 
-  it("has ConfigError as an invalid_configuration AuthError", () => {
+  it("has ConfigError as an invalid_config AuthError", () => {
     const err = new ConfigError([
       { field: "server_url", message: "server_url is required" },
       { field: "client_id", message: "client_id is required" },
     ]);
     assert.ok(err instanceof AuthError);
     assert.equal(err.name, "ConfigError");
-    assert.equal(err.code, "invalid_configuration");
+    assert.equal(err.code, "invalid_config");
     assert.equal(err.retryable, false);
     assert.equal(err.problems.length, 2);
     assert.equal(
       err.message,
-      "invalid_configuration: server_url is required; client_id is required",
+      "invalid_config: server_url is required; client_id is required",
     );
   });
 });

@@ -168,7 +168,7 @@ std::string describe(const std::vector<ConfigProblem>& problems) {
 }  // namespace
 
 ConfigError::ConfigError(std::vector<ConfigProblem> problems)
-    : AuthError("invalid_configuration", describe(problems)),
+    : AuthError("invalid_config", describe(problems)),
       problems_(std::make_shared<const std::vector<ConfigProblem>>(std::move(problems))) {}
 
 const std::vector<ConfigProblem>& ConfigError::problems() const noexcept {

@@ -68,10 +68,10 @@ TEST(AuthErrorTest, ConfigErrorIsAnAuthErrorWithEveryProblem) {
   try {
     throw ConfigError(problems);
   } catch (const AuthError& error) {
-    EXPECT_EQ(error.code(), "invalid_configuration");
+    EXPECT_EQ(error.code(), "invalid_config");
     EXPECT_FALSE(error.retryable());
     EXPECT_EQ(std::string(error.what()),
-              "invalid_configuration: server_url: required; "
+              "invalid_config: server_url: required; "
               "auth.yaml:3:3: auth.timeout: unknown key");
     const auto* config_error = dynamic_cast<const ConfigError*>(&error);
     ASSERT_NE(config_error, nullptr);

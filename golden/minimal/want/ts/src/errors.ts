@@ -180,7 +180,7 @@ export class ConfigError extends AuthError {
 
   constructor(problems: readonly ConfigProblem[]) {
     super({
-      code: "invalid_configuration",
+      code: "invalid_config",
       description: problems.map((problem) => problem.message).join("; "),
       retryable: false,
     });

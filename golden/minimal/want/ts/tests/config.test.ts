@@ -595,7 +595,7 @@ describe("configuration validation", () => {
       () => new AuthClientConfig().assertValid(),
       (err) => {
         assertConfigError(err, ...requiredFields);
-        assert.equal((err as ConfigError).code, "invalid_configuration");
+        assert.equal((err as ConfigError).code, "invalid_config");
         return true;
       },
     );

@@ -97,19 +97,19 @@ describe("AuthError", () => {
     assert.equal(err.message, "invalid_grant");
   });
 
-  it("has ConfigError as an invalid_configuration AuthError", () => {
+  it("has ConfigError as an invalid_config AuthError", () => {
     const err = new ConfigError([
       { field: "server_url", message: "server_url is required" },
       { field: "client_id", message: "client_id is required" },
     ]);
     assert.ok(err instanceof AuthError);
     assert.equal(err.name, "ConfigError");
-    assert.equal(err.code, "invalid_configuration");
+    assert.equal(err.code, "invalid_config");
     assert.equal(err.retryable, false);
     assert.equal(err.problems.length, 2);
     assert.equal(
       err.message,
-      "invalid_configuration: server_url is required; client_id is required",
+      "invalid_config: server_url is required; client_id is required",
     );
   });
 });

@@ -103,7 +103,7 @@ class ConfigError(AuthError, ValueError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems: List[str] = list(problems)
         super().__init__(
-            "invalid_configuration",
+            "invalid_config",
             "; ".join(self.problems),
             retryable=False,
         )

@@ -53,10 +53,19 @@ enum class ErrorCode {
   AuthorizationPending,
   /// The device code or token has expired.
   ExpiredToken,
-  /// The authorization server could not be reached or the connection failed.
+  /// The access token is not accepted: expired, revoked, or bound to another
+  /// certificate (RFC 8705 section 3).
+  InvalidToken,
+  /// There is no token yet and only the user can grant one: run the authorization
+  /// code flow.
+  LoginRequired,
+  /// The authorization server could not be reached, the connection failed, or the
+  /// exchange did not finish within timeout_ms.
   NetworkError,
-  /// The exchange did not finish within timeout_ms or the caller's deadline.
-  Timeout,
+  /// The caller's context or deadline ended before the operation finished.
+  Canceled,
+  /// The token could not be read from or saved to the configured token storage.
+  StorageError,
   /// The server's answer is not a valid OAuth2 response (malformed JSON, missing
   /// access_token, wrong token_type, oversized body).
   InvalidResponse,
@@ -66,13 +75,13 @@ enum class ErrorCode {
   /// The iss parameter of the authorization response does not match the server.
   InvalidIssuer,
   /// The client configuration is incomplete or contradictory.
-  InvalidConfiguration,
+  InvalidConfig,
   /// The operation is not available in this version of the runtime.
   NotImplemented,
 };
 
 /// Every ErrorCode, in the order of the spec.
-inline constexpr std::array<ErrorCode, 23> kErrorCodeValues = {
+inline constexpr std::array<ErrorCode, 26> kErrorCodeValues = {
     ErrorCode::InvalidRequest,           // invalid_request
     ErrorCode::InvalidClient,            // invalid_client
     ErrorCode::InvalidGrant,             // invalid_grant
@@ -89,12 +98,15 @@ inline constexpr std::array<ErrorCode, 23> kErrorCodeValues = {
     ErrorCode::SlowDown,                 // slow_down
     ErrorCode::AuthorizationPending,     // authorization_pending
     ErrorCode::ExpiredToken,             // expired_token
+    ErrorCode::InvalidToken,             // invalid_token
+    ErrorCode::LoginRequired,            // login_required
     ErrorCode::NetworkError,             // network_error
-    ErrorCode::Timeout,                  // timeout
+    ErrorCode::Canceled,                 // canceled
+    ErrorCode::StorageError,             // storage_error
     ErrorCode::InvalidResponse,          // invalid_response
     ErrorCode::InvalidState,             // invalid_state
     ErrorCode::InvalidIssuer,            // invalid_issuer
-    ErrorCode::InvalidConfiguration,     // invalid_configuration
+    ErrorCode::InvalidConfig,            // invalid_config
     ErrorCode::NotImplemented,           // not_implemented
 };
 
@@ -191,7 +203,7 @@ struct COYOTE_INFRA_SECURITY_EXPORT ConfigProblem {
 };
 
 /// Every problem of a configuration, as an AuthError with the code
-/// invalid_configuration. Thrown by the loaders and by
+/// invalid_config. Thrown by the loaders and by
 /// AuthClientConfig::check().
 class COYOTE_INFRA_SECURITY_EXPORT ConfigError : public AuthError {
  public:

@@ -124,7 +124,7 @@ struct ACME_AUTH_EXPORT ConfigProblem {
 };
 
 /// Every problem of a configuration, as an AuthError with the code
-/// invalid_configuration. Thrown by the loaders and by
+/// invalid_config. Thrown by the loaders and by
 /// AuthClientConfig::check().
 class ACME_AUTH_EXPORT ConfigError : public AuthError {
  public:
