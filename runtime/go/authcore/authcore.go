@@ -107,6 +107,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// Classify reports whether an OAuth error code is retryable.
 	Classify oautherr.Classifier
+	// WrapTransport, when set, wraps the transport of every request the
+	// client sends: the runtime modes record, replay, trace or simulate
+	// the exchanges there, below the flows and above TLS.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // AuthorizationRequest is the start of an authorization code flow.
@@ -192,6 +196,15 @@ func New(cfg Config) (*Client, error) {
 		if err != nil {
 			return nil, configError("client_cert_path", err)
 		}
+	}
+	if cfg.WrapTransport != nil {
+		wrapped := *c.http
+		base := wrapped.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		wrapped.Transport = cfg.WrapTransport(base)
+		c.http = &wrapped
 	}
 	if cfg.ServerURL != "" && cfg.Discovery {
 		c.disc = &discovery.Cache{ServerURL: cfg.ServerURL, HTTPClient: c.http}
