@@ -2,6 +2,7 @@ package gosdk_test
 
 import (
 	"crypto/tls"
+	"errors"
 	"os"
 	"testing"
 
@@ -19,3 +20,14 @@ func tlsConfig(pki *mtlsserver.PKI, pair *mtlsserver.KeyPair) *tls.Config {
 	cert := pair.TLSCertificate()
 	return &tls.Config{RootCAs: pki.CertPool(), Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 }
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -203,10 +203,12 @@ type ErrorCode struct {
 
 // Modes lists the runtime modes.
 type Modes struct {
-	Pos     Pos
-	Env     Str    `yaml:"env"`
-	Default Str    `yaml:"default"`
-	Values  []Mode `yaml:"values"`
+	Pos        Pos
+	Env        Str    `yaml:"env"`
+	YAMLKey    Str    `yaml:"yaml_key"`
+	OptionsKey Str    `yaml:"options_key"`
+	Default    Str    `yaml:"default"`
+	Values     []Mode `yaml:"values"`
 }
 
 // Mode is one runtime mode and its options.

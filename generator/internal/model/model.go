@@ -48,6 +48,8 @@ type Model struct {
 	Flows                []*Flow
 	Errors               []*ErrorCode
 	ModeEnv              string
+	ModeYAMLKey          string // top-level key of the configuration file that names the mode
+	ModeOptionsKey       string // top-level key of the configuration file that holds the modes' options
 	DefaultMode          *Mode
 	Modes                []*Mode
 
@@ -227,15 +229,17 @@ type DotnetPackage struct {
 // Build computes the IR of a validated spec.
 func Build(s *ast.Spec) *Model {
 	m := &Model{
-		Notice:      GeneratedNotice,
-		Name:        s.Package.Name.Value,
-		Title:       s.Package.Title.Value,
-		Description: s.Package.Description.Value,
-		Version:     s.Package.Version.Value,
-		License:     s.Package.License.Value,
-		EnvPrefix:   s.Config.EnvPrefix.Value,
-		YAMLRoot:    s.Config.YAMLRoot.Value,
-		ModeEnv:     s.Modes.Env.Value,
+		Notice:         GeneratedNotice,
+		Name:           s.Package.Name.Value,
+		Title:          s.Package.Title.Value,
+		Description:    s.Package.Description.Value,
+		Version:        s.Package.Version.Value,
+		License:        s.Package.License.Value,
+		EnvPrefix:      s.Config.EnvPrefix.Value,
+		YAMLRoot:       s.Config.YAMLRoot.Value,
+		ModeEnv:        s.Modes.Env.Value,
+		ModeYAMLKey:    s.Modes.YAMLKey.Value,
+		ModeOptionsKey: s.Modes.OptionsKey.Value,
 	}
 	p := s.Package
 	m.Go = GoPackage{ImportPath: p.Go.ImportPath.Value, Package: p.Go.Package.Value, Dir: path.Base(p.Go.ImportPath.Value)}

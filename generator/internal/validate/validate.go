@@ -441,6 +441,10 @@ func (v *validator) errors(codes []ast.ErrorCode) {
 func (v *validator) modes(m *ast.Modes) {
 	v.required(m.Pos, "modes", "env", m.Env)
 	v.match(envName, m.Env, "environment variable", "UPPER_SNAKE_CASE")
+	v.required(m.Pos, "modes", "yaml_key", m.YAMLKey)
+	v.match(snakeName, m.YAMLKey, "yaml key", "snake_case")
+	v.required(m.Pos, "modes", "options_key", m.OptionsKey)
+	v.match(snakeName, m.OptionsKey, "yaml key", "snake_case")
 	ids := uniq{v: v, what: "mode"}
 	var declared []string
 	for i := range m.Values {

@@ -6,10 +6,12 @@
 package configload
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
 	"os"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +42,19 @@ func (p *Problems) Required(field, when, source string) {
 		}
 	}
 	*p = append(*p, prefix+when+source)
+}
+
+// Merge adds the problems of err, a *Error from another check, or err's
+// text for any other error; nil adds nothing.
+func (p *Problems) Merge(err error) {
+	var e *Error
+	switch {
+	case err == nil:
+	case errors.As(err, &e):
+		*p = append(*p, e.Problems...)
+	default:
+		*p = append(*p, err.Error())
+	}
 }
 
 // Err returns the problems as a *Error, or nil when there are none.
@@ -197,8 +212,9 @@ func CheckRange(p *Problems, field string, v float64, min, max *float64) {
 func Bound(v float64) *float64 { return &v }
 
 // Section finds the mapping under root in a YAML document, checks that it
-// has only known keys and returns it for decoding; nil when the document
-// has no such section. name is the file name used in messages.
+// has only known keys (unless known is nil) and returns it for decoding;
+// nil when the document has no such section. name is the file name used
+// in messages.
 func Section(data []byte, name, root string, known []string, p *Problems) *yaml.Node {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -221,6 +237,9 @@ func Section(data []byte, name, root string, known []string, p *Problems) *yaml.
 		if sec.Kind != yaml.MappingNode {
 			p.Addf("%s:%d:%d: %s: want a mapping", name, sec.Line, sec.Column, root)
 			return nil
+		}
+		if known == nil {
+			return sec
 		}
 		sorted := append([]string(nil), known...)
 		sort.Strings(sorted)
@@ -274,4 +293,64 @@ func quoteAll(list []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	return strings.Join(q, ", ")
+}
+
+// Scalar returns the top-level scalar under key in a YAML document, and
+// whether the document has it.
+func Scalar(data []byte, name, key string, p *Problems) (string, bool) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return "", false // Section reports a malformed document
+	}
+	top := doc.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value != key {
+			continue
+		}
+		v := top.Content[i+1]
+		if v.Kind != yaml.ScalarNode {
+			p.Addf("%s:%d:%d: %s: want a single value", name, v.Line, v.Column, key)
+			return "", false
+		}
+		return v.Value, true
+	}
+	return "", false
+}
+
+// DecodeStrict decodes a YAML mapping into dst, a pointer to a struct
+// whose fields carry yaml tags, after checking that every key, at every
+// depth, names a field; path names the mapping in messages ("modes").
+// Fields whose keys are absent keep their values.
+func DecodeStrict(node *yaml.Node, name, path string, dst any, p *Problems) {
+	checkKeys(node, name, path, reflect.TypeOf(dst), p)
+	Decode(node, name, dst, p)
+}
+
+func checkKeys(n *yaml.Node, name, path string, t reflect.Type, p *Problems) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || n.Kind != yaml.MappingNode {
+		return
+	}
+	fields := map[string]reflect.Type{}
+	var known []string
+	for i := 0; i < t.NumField(); i++ {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		fields[tag] = t.Field(i).Type
+		known = append(known, tag)
+	}
+	sort.Strings(known)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		ft, ok := fields[k.Value]
+		if !ok {
+			p.Addf("%s:%d:%d: %s: unknown key %q: want one of %s", name, k.Line, k.Column, path, k.Value, quoteAll(known))
+			continue
+		}
+		checkKeys(n.Content[i+1], name, path+"."+k.Value, ft, p)
+	}
 }

@@ -43,7 +43,7 @@ func genModes(f *jen.File, m *model.Model) {
 			continue
 		}
 		genModeOptions(f, md)
-		groups = append(groups, jen.Comment(md.ID.Go+" holds the options of "+modeConst(md)+"."), jen.Id(md.ID.Go).Id(optionsType(md)))
+		groups = append(groups, jen.Comment(md.ID.Go+" holds the options of "+modeConst(md)+"."), jen.Id(md.ID.Go).Id(optionsType(md)).Tag(map[string]string{"yaml": md.ID.Snake, "json": md.ID.Snake}))
 		dict[jen.Id(md.ID.Go)] = jen.Id("Default" + optionsType(md)).Call()
 	}
 	f.Comment("ModeOptions holds the options of every mode.")
@@ -51,6 +51,8 @@ func genModes(f *jen.File, m *model.Model) {
 	f.Line()
 	f.Comment("DefaultModeOptions returns every mode's options at their defaults.")
 	f.Func().Id("DefaultModeOptions").Params().Id("ModeOptions").Block(jen.Return(jen.Id("ModeOptions").Values(dict)))
+	f.Line()
+	genLoadModeConfig(f, m)
 }
 
 func genModeOptions(f *jen.File, md *model.Mode) {
@@ -85,4 +87,35 @@ func genModeOptions(f *jen.File, md *model.Mode) {
 	f.Comment("Validate reports every option out of its range.")
 	f.Func().Params(jen.Id("o").Op("*").Id(name)).Id("Validate").Params().Error().Block(body...)
 	f.Line()
+}
+
+// genLoadModeConfig emits the reader of the mode and its options from the
+// configuration file and the environment.
+func genLoadModeConfig(f *jen.File, m *model.Model) {
+	body := []jen.Code{
+		jen.Id("mode").Op(":=").String().Parens(jen.Id(modeConst(m.DefaultMode))),
+		jen.Id("opts").Op(":=").Id("DefaultModeOptions").Call(),
+		jen.Var().Id("p").Qual(configloadPath, "Problems"),
+		jen.If(jen.Id("path").Op("!=").Lit("")).Block(
+			jen.If(jen.Id("data").Op(":=").Qual(configloadPath, "ReadFile").Call(jen.Id("path"), jen.Op("&").Id("p")), jen.Id("data").Op("!=").Nil()).Block(
+				jen.If(jen.List(jen.Id("v"), jen.Id("ok")).Op(":=").Qual(configloadPath, "Scalar").Call(jen.Id("data"), jen.Id("path"), jen.Lit(m.ModeYAMLKey), jen.Op("&").Id("p")), jen.Id("ok")).Block(
+					jen.Qual(configloadPath, "CheckEnum").Call(jen.Op("&").Id("p"), jen.Id("path").Op("+").Lit(": "+m.ModeYAMLKey), jen.Id("v"), jen.Id("modeValues")),
+					jen.Id("mode").Op("=").Id("v"),
+				),
+				jen.If(jen.Id("sec").Op(":=").Qual(configloadPath, "Section").Call(jen.Id("data"), jen.Id("path"), jen.Lit(m.ModeOptionsKey), jen.Nil(), jen.Op("&").Id("p")), jen.Id("sec").Op("!=").Nil()).Block(
+					jen.Qual(configloadPath, "DecodeStrict").Call(jen.Id("sec"), jen.Id("path"), jen.Lit(m.ModeOptionsKey), jen.Op("&").Id("opts"), jen.Op("&").Id("p")),
+				),
+			),
+		),
+		jen.Qual(configloadPath, "Enum").Call(jen.Id("lookup"), jen.Id("ModeEnv"), jen.Op("&").Id("mode"), jen.Id("modeValues"), jen.Op("&").Id("p")),
+	}
+	for _, md := range m.Modes {
+		if len(md.Options) == 0 {
+			continue
+		}
+		body = append(body, jen.Id("p").Dot("Merge").Call(jen.Id("opts").Dot(md.ID.Go).Dot("Validate").Call()))
+	}
+	body = append(body, jen.Return(jen.Id("Mode").Parens(jen.Id("mode")), jen.Id("opts"), jen.Id("p").Dot("Err").Call()))
+	fileDoc(f, fmt.Sprintf("LoadModeConfig returns the runtime mode and the modes' options: the defaults, overlaid with the %q and %q keys of the YAML file at path (none when path is empty), and the mode with the %s environment variable that lookup finds. Every problem is reported, naming its file and line or variable.", m.ModeYAMLKey, m.ModeOptionsKey, m.ModeEnv))
+	f.Func().Id("LoadModeConfig").Params(jen.Id("path").String(), jen.Id("lookup").Qual(configloadPath, "Lookup")).Params(jen.Id("Mode"), jen.Id("ModeOptions"), jen.Error()).Block(body...)
 }

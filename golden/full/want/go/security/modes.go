@@ -186,15 +186,15 @@ func (o *SimulationOptions) Validate() error {
 // ModeOptions holds the options of every mode.
 type ModeOptions struct {
 	// Mock holds the options of ModeMock.
-	Mock MockOptions
+	Mock MockOptions `json:"mock" yaml:"mock"`
 	// Debug holds the options of ModeDebug.
-	Debug DebugOptions
+	Debug DebugOptions `json:"debug" yaml:"debug"`
 	// Record holds the options of ModeRecord.
-	Record RecordOptions
+	Record RecordOptions `json:"record" yaml:"record"`
 	// Replay holds the options of ModeReplay.
-	Replay ReplayOptions
+	Replay ReplayOptions `json:"replay" yaml:"replay"`
 	// Simulation holds the options of ModeSimulation.
-	Simulation SimulationOptions
+	Simulation SimulationOptions `json:"simulation" yaml:"simulation"`
 }
 
 // DefaultModeOptions returns every mode's options at their defaults.
@@ -206,4 +206,33 @@ func DefaultModeOptions() ModeOptions {
 		Replay:     DefaultReplayOptions(),
 		Simulation: DefaultSimulationOptions(),
 	}
+}
+
+// LoadModeConfig returns the runtime mode and the modes' options: the
+// defaults, overlaid with the "mode" and "modes" keys of the YAML file at path
+// (none when path is empty), and the mode with the MODE environment variable
+// that lookup finds. Every problem is reported, naming its file and line or
+// variable.
+func LoadModeConfig(path string, lookup configload.Lookup) (Mode, ModeOptions, error) {
+	mode := string(ModeReal)
+	opts := DefaultModeOptions()
+	var p configload.Problems
+	if path != "" {
+		if data := configload.ReadFile(path, &p); data != nil {
+			if v, ok := configload.Scalar(data, path, "mode", &p); ok {
+				configload.CheckEnum(&p, path+": mode", v, modeValues)
+				mode = v
+			}
+			if sec := configload.Section(data, path, "modes", nil, &p); sec != nil {
+				configload.DecodeStrict(sec, path, "modes", &opts, &p)
+			}
+		}
+	}
+	configload.Enum(lookup, ModeEnv, &mode, modeValues, &p)
+	p.Merge(opts.Mock.Validate())
+	p.Merge(opts.Debug.Validate())
+	p.Merge(opts.Record.Validate())
+	p.Merge(opts.Replay.Validate())
+	p.Merge(opts.Simulation.Validate())
+	return Mode(mode), opts, p.Err()
 }

@@ -48,10 +48,35 @@ func (o *MockOptions) Validate() error {
 // ModeOptions holds the options of every mode.
 type ModeOptions struct {
 	// Mock holds the options of ModeMock.
-	Mock MockOptions
+	Mock MockOptions `json:"mock" yaml:"mock"`
 }
 
 // DefaultModeOptions returns every mode's options at their defaults.
 func DefaultModeOptions() ModeOptions {
 	return ModeOptions{Mock: DefaultMockOptions()}
+}
+
+// LoadModeConfig returns the runtime mode and the modes' options: the
+// defaults, overlaid with the "mode" and "modes" keys of the YAML file at path
+// (none when path is empty), and the mode with the ACME_MODE environment
+// variable that lookup finds. Every problem is reported, naming its file and
+// line or variable.
+func LoadModeConfig(path string, lookup configload.Lookup) (Mode, ModeOptions, error) {
+	mode := string(ModeReal)
+	opts := DefaultModeOptions()
+	var p configload.Problems
+	if path != "" {
+		if data := configload.ReadFile(path, &p); data != nil {
+			if v, ok := configload.Scalar(data, path, "mode", &p); ok {
+				configload.CheckEnum(&p, path+": mode", v, modeValues)
+				mode = v
+			}
+			if sec := configload.Section(data, path, "modes", nil, &p); sec != nil {
+				configload.DecodeStrict(sec, path, "modes", &opts, &p)
+			}
+		}
+	}
+	configload.Enum(lookup, ModeEnv, &mode, modeValues, &p)
+	p.Merge(opts.Mock.Validate())
+	return Mode(mode), opts, p.Err()
 }
