@@ -183,56 +183,154 @@ func New(cfg Config, opts ...Option) (Client, error) {
 }
 
 // client is the Client over the runtime core.
+// core runs the operations: the runtime core (authcore) in every mode that
+// speaks HTTP, the mock in mode mock.
+type core interface {
+	AuthenticateClientCredentials(ctx context.Context, scopes []string) (*Token, error)
+	StartAuthorizationCodeFlow(ctx context.Context, redirectURI string, scopes []string) (*AuthorizationRequest, error)
+	AuthenticateAuthorizationCode(ctx context.Context, authorizationCode string, redirectURI string, codeVerifier string) (*Token, error)
+	CompleteAuthorizationCodeFlow(ctx context.Context, callbackURL string) (*Token, error)
+	AuthenticateJWTBearer(ctx context.Context, subject string, scopes []string) (*Token, error)
+	RefreshToken(ctx context.Context, refreshToken string) (*Token, error)
+	GetValidToken(ctx context.Context) (*Token, error)
+	RevokeToken(ctx context.Context, token string, tokenTypeHint string) (bool, error)
+	IntrospectToken(ctx context.Context, token string) (*Introspection, error)
+	TestConnection(ctx context.Context) (bool, error)
+	ClearTokens(ctx context.Context) error
+	Token(ctx context.Context) (*Token, error)
+	CurrentToken() *Token
+	Invalidate(*Token) bool
+	Close() error
+}
+
+// observer records the duration and outcome of each operation (debug mode).
+type observer interface {
+	Observe(op string, d time.Duration, err error)
+}
+
 type client struct {
-	core *authcore.Client
+	core  core
+	stats observer // nil unless performance tracking is on
 }
 
 func (c *client) AuthenticateClientCredentials(ctx context.Context, scopes []string) (*Token, error) {
-	return c.core.AuthenticateClientCredentials(ctx, scopes)
+	if c.stats == nil {
+		return c.core.AuthenticateClientCredentials(ctx, scopes)
+	}
+	start := time.Now()
+	r0, err := c.core.AuthenticateClientCredentials(ctx, scopes)
+	c.stats.Observe("authenticate_client_credentials", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) StartAuthorizationCodeFlow(ctx context.Context, redirectURI string, scopes []string) (*AuthorizationRequest, error) {
-	return c.core.StartAuthorizationCodeFlow(ctx, redirectURI, scopes)
+	if c.stats == nil {
+		return c.core.StartAuthorizationCodeFlow(ctx, redirectURI, scopes)
+	}
+	start := time.Now()
+	r0, err := c.core.StartAuthorizationCodeFlow(ctx, redirectURI, scopes)
+	c.stats.Observe("start_authorization_code_flow", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) AuthenticateAuthorizationCode(ctx context.Context, authorizationCode string, redirectURI string, codeVerifier string) (*Token, error) {
-	return c.core.AuthenticateAuthorizationCode(ctx, authorizationCode, redirectURI, codeVerifier)
+	if c.stats == nil {
+		return c.core.AuthenticateAuthorizationCode(ctx, authorizationCode, redirectURI, codeVerifier)
+	}
+	start := time.Now()
+	r0, err := c.core.AuthenticateAuthorizationCode(ctx, authorizationCode, redirectURI, codeVerifier)
+	c.stats.Observe("authenticate_authorization_code", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) CompleteAuthorizationCodeFlow(ctx context.Context, callbackURL string) (*Token, error) {
-	return c.core.CompleteAuthorizationCodeFlow(ctx, callbackURL)
+	if c.stats == nil {
+		return c.core.CompleteAuthorizationCodeFlow(ctx, callbackURL)
+	}
+	start := time.Now()
+	r0, err := c.core.CompleteAuthorizationCodeFlow(ctx, callbackURL)
+	c.stats.Observe("complete_authorization_code_flow", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) AuthenticateJWTBearer(ctx context.Context, subject string, scopes []string) (*Token, error) {
-	return c.core.AuthenticateJWTBearer(ctx, subject, scopes)
+	if c.stats == nil {
+		return c.core.AuthenticateJWTBearer(ctx, subject, scopes)
+	}
+	start := time.Now()
+	r0, err := c.core.AuthenticateJWTBearer(ctx, subject, scopes)
+	c.stats.Observe("authenticate_jwt_bearer", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) RefreshToken(ctx context.Context, refreshToken string) (*Token, error) {
-	return c.core.RefreshToken(ctx, refreshToken)
+	if c.stats == nil {
+		return c.core.RefreshToken(ctx, refreshToken)
+	}
+	start := time.Now()
+	r0, err := c.core.RefreshToken(ctx, refreshToken)
+	c.stats.Observe("refresh_token", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) GetValidToken(ctx context.Context) (*Token, error) {
-	return c.core.GetValidToken(ctx)
+	if c.stats == nil {
+		return c.core.GetValidToken(ctx)
+	}
+	start := time.Now()
+	r0, err := c.core.GetValidToken(ctx)
+	c.stats.Observe("get_valid_token", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) RevokeToken(ctx context.Context, token string, tokenTypeHint string) (bool, error) {
-	return c.core.RevokeToken(ctx, token, tokenTypeHint)
+	if c.stats == nil {
+		return c.core.RevokeToken(ctx, token, tokenTypeHint)
+	}
+	start := time.Now()
+	r0, err := c.core.RevokeToken(ctx, token, tokenTypeHint)
+	c.stats.Observe("revoke_token", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) IntrospectToken(ctx context.Context, token string) (*Introspection, error) {
-	return c.core.IntrospectToken(ctx, token)
+	if c.stats == nil {
+		return c.core.IntrospectToken(ctx, token)
+	}
+	start := time.Now()
+	r0, err := c.core.IntrospectToken(ctx, token)
+	c.stats.Observe("introspect_token", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) TestConnection(ctx context.Context) (bool, error) {
-	return c.core.TestConnection(ctx)
+	if c.stats == nil {
+		return c.core.TestConnection(ctx)
+	}
+	start := time.Now()
+	r0, err := c.core.TestConnection(ctx)
+	c.stats.Observe("test_connection", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) ClearTokens(ctx context.Context) error {
-	return c.core.ClearTokens(ctx)
+	if c.stats == nil {
+		return c.core.ClearTokens(ctx)
+	}
+	start := time.Now()
+	err := c.core.ClearTokens(ctx)
+	c.stats.Observe("clear_tokens", time.Since(start), err)
+	return err
 }
 
 func (c *client) Token(ctx context.Context) (*Token, error) {
-	return c.core.Token(ctx)
+	if c.stats == nil {
+		return c.core.Token(ctx)
+	}
+	start := time.Now()
+	r0, err := c.core.Token(ctx)
+	c.stats.Observe("get_valid_token", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) CurrentToken() *Token {

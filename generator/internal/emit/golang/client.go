@@ -154,21 +154,23 @@ func genClient(f *jen.File, m *model.Model) {
 	genOptions(f)
 	genNew(f, m)
 	f.Comment("client is the Client over the runtime core.")
-	f.Type().Id("client").Struct(jen.Id("core").Op("*").Qual(authcorePath, "Client"))
+	genCore(f, m)
+	f.Comment("observer records the duration and outcome of each operation (debug mode).")
+	f.Type().Id("observer").Interface(jen.Id("Observe").Params(jen.Id("op").String(), jen.Id("d").Qual("time", "Duration"), jen.Id("err").Error()))
+	f.Line()
+	f.Type().Id("client").Struct(
+		jen.Id("core").Id("core"),
+		jen.Id("stats").Id("observer").Comment("nil unless performance tracking is on"),
+	)
 	f.Line()
 	for _, op := range m.Operations {
 		args := []jen.Code{jen.Id("ctx")}
 		for _, a := range op.Args {
 			args = append(args, jen.Id(a.Name.GoLower))
 		}
-		f.Func().Params(jen.Id("c").Op("*").Id("client")).Id(op.ID.Go).Params(params(op)...).Params(results(op)...).Block(
-			jen.Return(jen.Id("c").Dot("core").Dot(op.ID.Go).Call(args...)),
-		)
-		f.Line()
+		genObserved(f, op.ID.Go, op.ID.Snake, params(op), results(op), args)
 	}
-	f.Func().Params(jen.Id("c").Op("*").Id("client")).Id("Token").Params(jen.Id("ctx").Qual("context", "Context")).Params(jen.Op("*").Id("Token"), jen.Error()).Block(
-		jen.Return(jen.Id("c").Dot("core").Dot("Token").Call(jen.Id("ctx"))),
-	)
+	genObserved(f, "Token", "get_valid_token", []jen.Code{jen.Id("ctx").Qual("context", "Context")}, []jen.Code{jen.Op("*").Id("Token"), jen.Error()}, []jen.Code{jen.Id("ctx")})
 	f.Line()
 	f.Func().Params(jen.Id("c").Op("*").Id("client")).Id("CurrentToken").Params().Op("*").Id("Token").Block(
 		jen.Return(jen.Id("c").Dot("core").Dot("CurrentToken").Call()),
@@ -281,4 +283,45 @@ func genInterop(f *jen.File) {
 		),
 		jen.Return(jen.Id("t")),
 	)
+}
+
+// genCore emits the interface the client delegates to, implemented by the
+// runtime core and by the mock.
+func genCore(f *jen.File, m *model.Model) {
+	var methods []jen.Code
+	for _, op := range m.Operations {
+		methods = append(methods, jen.Id(op.ID.Go).Params(params(op)...).Params(results(op)...))
+	}
+	methods = append(methods,
+		jen.Id("Token").Params(jen.Id("ctx").Qual("context", "Context")).Params(jen.Op("*").Id("Token"), jen.Error()),
+		jen.Id("CurrentToken").Params().Op("*").Id("Token"),
+		jen.Id("Invalidate").Params(jen.Op("*").Id("Token")).Bool(),
+		jen.Id("Close").Params().Error(),
+	)
+	f.Comment("core runs the operations: the runtime core (authcore) in every mode that")
+	f.Comment("speaks HTTP, the mock in mode mock.")
+	f.Type().Id("core").Interface(methods...)
+	f.Line()
+}
+
+// genObserved emits a client method that delegates to the core and, in
+// debug mode, records the call under the spec's operation id.
+func genObserved(f *jen.File, name, opID string, params, results, args []jen.Code) {
+	call := jen.Id("c").Dot("core").Dot(name).Call(args...)
+	var names []jen.Code
+	for i := range results {
+		if i == len(results)-1 {
+			names = append(names, jen.Id("err"))
+		} else {
+			names = append(names, jen.Id(fmt.Sprintf("r%d", i)))
+		}
+	}
+	f.Func().Params(jen.Id("c").Op("*").Id("client")).Id(name).Params(params...).Params(results...).Block(
+		jen.If(jen.Id("c").Dot("stats").Op("==").Nil()).Block(jen.Return(call)),
+		jen.Id("start").Op(":=").Qual("time", "Now").Call(),
+		jen.List(names...).Op(":=").Add(call.Clone()),
+		jen.Id("c").Dot("stats").Dot("Observe").Call(jen.Lit(opID), jen.Qual("time", "Since").Call(jen.Id("start")), jen.Id("err")),
+		jen.Return(names...),
+	)
+	f.Line()
 }

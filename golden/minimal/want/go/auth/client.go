@@ -133,24 +133,66 @@ func New(cfg Config, opts ...Option) (Client, error) {
 }
 
 // client is the Client over the runtime core.
+// core runs the operations: the runtime core (authcore) in every mode that
+// speaks HTTP, the mock in mode mock.
+type core interface {
+	AuthenticateClientCredentials(ctx context.Context, scopes []string) (*Token, error)
+	GetValidToken(ctx context.Context) (*Token, error)
+	ClearTokens(ctx context.Context) error
+	Token(ctx context.Context) (*Token, error)
+	CurrentToken() *Token
+	Invalidate(*Token) bool
+	Close() error
+}
+
+// observer records the duration and outcome of each operation (debug mode).
+type observer interface {
+	Observe(op string, d time.Duration, err error)
+}
+
 type client struct {
-	core *authcore.Client
+	core  core
+	stats observer // nil unless performance tracking is on
 }
 
 func (c *client) AuthenticateClientCredentials(ctx context.Context, scopes []string) (*Token, error) {
-	return c.core.AuthenticateClientCredentials(ctx, scopes)
+	if c.stats == nil {
+		return c.core.AuthenticateClientCredentials(ctx, scopes)
+	}
+	start := time.Now()
+	r0, err := c.core.AuthenticateClientCredentials(ctx, scopes)
+	c.stats.Observe("authenticate_client_credentials", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) GetValidToken(ctx context.Context) (*Token, error) {
-	return c.core.GetValidToken(ctx)
+	if c.stats == nil {
+		return c.core.GetValidToken(ctx)
+	}
+	start := time.Now()
+	r0, err := c.core.GetValidToken(ctx)
+	c.stats.Observe("get_valid_token", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) ClearTokens(ctx context.Context) error {
-	return c.core.ClearTokens(ctx)
+	if c.stats == nil {
+		return c.core.ClearTokens(ctx)
+	}
+	start := time.Now()
+	err := c.core.ClearTokens(ctx)
+	c.stats.Observe("clear_tokens", time.Since(start), err)
+	return err
 }
 
 func (c *client) Token(ctx context.Context) (*Token, error) {
-	return c.core.Token(ctx)
+	if c.stats == nil {
+		return c.core.Token(ctx)
+	}
+	start := time.Now()
+	r0, err := c.core.Token(ctx)
+	c.stats.Observe("get_valid_token", time.Since(start), err)
+	return r0, err
 }
 
 func (c *client) CurrentToken() *Token {
