@@ -9,10 +9,12 @@
 //   - A valid cached token is returned without a lock, an allocation or a
 //     clock read; a timer marks the token when it enters its refresh
 //     buffer (see package tokencache).
-//   - The replacement is obtained in the background, starting RefreshBuffer
-//     before expiry, so callers keep getting the current token meanwhile.
-//     If that early refresh fails, callers still get the current token
-//     and the refresh is tried again after a backoff delay.
+//   - The replacement is obtained in the background, started by the first
+//     call after the token enters its refresh buffer (RefreshBuffer before
+//     expiry), so callers keep getting the current token meanwhile; an
+//     idle Source sends nothing. If that early refresh fails, callers
+//     still get the current token and the refresh is tried again after a
+//     backoff delay.
 //   - Only one token request is in flight at a time, however many
 //     goroutines call Token. Callers that have no valid token wait for it,
 //     each until its own context ends.
@@ -24,8 +26,8 @@
 //     or invalid_scope (RFC 6749 Section 5.2), are returned at once.
 //   - With a [tokenstore.Store], the token is loaded on first use and every
 //     new token is saved before it is served. A rotated refresh token
-//     (RFC 9700 Section 4.14.2) therefore reaches storage before it can be
-//     sent to the server.
+//     (RFC 6749 Section 6, RFC 9700 Section 4.14) therefore reaches
+//     storage before it can be sent to the server.
 package tokenrefresh
 
 import (
@@ -140,10 +142,11 @@ type Source struct {
 // flight is one token request, with its retries, shared by every caller
 // that waits for it. tok and err are written before done is closed.
 type flight struct {
-	done chan struct{}
-	tok  *token.Token
-	err  error
-	last atomic.Pointer[error] // the latest failed attempt, for callers that give up
+	done      chan struct{}
+	notBefore time.Time // the flight sends nothing before this time
+	tok       *token.Token
+	err       error
+	last      atomic.Pointer[error] // the latest failed attempt, for callers that give up
 }
 
 // failure is the outcome of a failed flight.
@@ -241,12 +244,26 @@ func (s *Source) wait(ctx context.Context) (*token.Token, error) {
 		}
 		s.mu.Unlock()
 		return tok, nil
-	case f == nil:
+	case f == nil || !f.notBefore.IsZero():
+		// While a transient failure's backoff lasts, whether or not an
+		// early refresh is already waiting it out, callers get that
+		// failure at once instead of waiting without a request in flight.
 		if last := s.failure; last != nil && last.retryable && time.Now().Before(last.until) {
 			s.mu.Unlock()
 			return nil, last.err
 		}
-		f = s.start(ctx, false)
+		if f == nil {
+			if ctx.Done() == nil {
+				// ctx can never end, so this caller would wait for the
+				// whole flight anyway: run it here and save a goroutine
+				// and two hand-offs on the cold path.
+				f = s.newFlight(false)
+				s.mu.Unlock()
+				s.run(ctx, f)
+				return f.tok, f.err
+			}
+			f = s.start(ctx, false)
+		}
 	}
 	s.mu.Unlock()
 
@@ -258,30 +275,51 @@ func (s *Source) wait(ctx context.Context) (*token.Token, error) {
 	}
 }
 
-// start launches a flight; s.mu must be held. An early refresh, which no
-// caller waits for, respects the backoff delay of the last failure of any
-// kind; a caller without a valid token waits out only a transient
-// failure's delay (wait returns that failure's error while it lasts).
+// start launches a flight in the background; s.mu must be held.
 func (s *Source) start(ctx context.Context, early bool) *flight {
+	f := s.newFlight(early)
+	go s.run(context.WithoutCancel(ctx), f)
+	return f
+}
+
+// newFlight registers a new flight; s.mu must be held. An early refresh,
+// which no caller waits for, respects the backoff delay of the last
+// failure of any kind; a caller without a valid token waits out only a
+// transient failure's delay (wait returns that failure's error while it
+// lasts).
+func (s *Source) newFlight(early bool) *flight {
 	f := &flight{done: make(chan struct{})}
-	s.flight.Store(f)
-	var notBefore time.Time
-	if last := s.failure; last != nil && (early || last.retryable) {
-		notBefore = last.until
+	if last := s.failure; last != nil && (early || last.retryable) && time.Now().Before(last.until) {
+		f.notBefore = last.until
 	}
-	go s.run(context.WithoutCancel(ctx), f, notBefore)
+	s.flight.Store(f)
 	return f
 }
 
 // run performs flight f and publishes its result. The new token is in the
 // cache before f is retired under s.mu, so a caller either finds the new
 // token or joins f.
-func (s *Source) run(ctx context.Context, f *flight, notBefore time.Time) {
-	if d := time.Until(notBefore); d > 0 {
+func (s *Source) run(ctx context.Context, f *flight) {
+	if d := time.Until(f.notBefore); d > 0 {
 		time.Sleep(d)
 	}
+	finished := false
+	defer func() {
+		if !finished {
+			// The flow panicked: release the waiting callers before the
+			// panic goes on, or they and every later caller would wait
+			// for this flight forever.
+			s.finish(f, nil, &oautherr.Error{Op: s.cfg.Op, Code: oautherr.CodeInvalidResponse, Description: "the token flow panicked"})
+		}
+	}()
 	tok, err := s.obtain(ctx, f)
+	finished = true
+	s.finish(f, tok, err)
+}
 
+// finish records the outcome of flight f, retires it and wakes its
+// callers.
+func (s *Source) finish(f *flight, tok *token.Token, err error) {
 	s.mu.Lock()
 	if err == nil {
 		s.failure, s.failures = nil, 0

@@ -282,6 +282,39 @@ func TestRetryAfterBeyondMaxDelayFailsFast(t *testing.T) {
 	})
 }
 
+func TestCallersDoNotWaitOutABackoffAfterExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		later := &oautherr.Error{Code: oautherr.CodeServerError, StatusCode: 503, Retryable: true, RetryAfter: time.Hour}
+		var failing atomic.Bool
+		f := &flow{answer: func(n int, _ context.Context) (*token.Token, error) {
+			if failing.Load() {
+				return nil, later
+			}
+			return issue(n, 10*time.Minute), nil
+		}}
+		s := tokenrefresh.New(tokenrefresh.Config{Fetch: f.fetch, RefreshBuffer: 5 * time.Minute, Retry: retry.Policy{MaxRetries: 3, MaxDelay: time.Minute}})
+		first, _ := s.Token(context.Background())
+		failing.Store(true)
+		time.Sleep(6 * time.Minute)
+		s.Token(context.Background()) // starts the early refresh, which fails
+		synctest.Wait()
+		s.Token(context.Background()) // starts one that waits out Retry-After
+		time.Sleep(5 * time.Minute)   // the token expires meanwhile
+		synctest.Wait()
+
+		start := time.Now()
+		tok, err := s.Token(context.Background())
+		if err != later || time.Since(start) != 0 {
+			t.Errorf("Token after expiry = %v, %v after %v; want the failure at once", tok, err, time.Since(start))
+		}
+		if f.count() != 2 || tok == first {
+			t.Errorf("%d requests, want 2", f.count())
+		}
+		time.Sleep(time.Hour) // let the waiting refresh run out
+		synctest.Wait()
+	})
+}
+
 func TestPermanentErrorIsReturnedAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &flow{answer: func(int, context.Context) (*token.Token, error) { return nil, errBadClient }}
@@ -736,6 +769,27 @@ func TestInvalidConfig(t *testing.T) {
 			wantCode(t, err, oautherr.CodeInvalidConfig)
 			wantCode(t, s.Set(context.Background(), issue(1, time.Hour)), oautherr.CodeInvalidConfig)
 		})
+	}
+}
+
+func TestPanickingFlowDoesNotStrandCallers(t *testing.T) {
+	var calls atomic.Int32
+	s := tokenrefresh.New(tokenrefresh.Config{Fetch: func(context.Context) (*token.Token, error) {
+		if calls.Add(1) == 1 {
+			panic("flow bug")
+		}
+		return issue(2, time.Hour), nil
+	}})
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the flow's panic was swallowed")
+			}
+		}()
+		s.Token(context.Background()) // runs the flight on this goroutine
+	}()
+	if tok, err := s.Token(context.Background()); err != nil || tok == nil {
+		t.Errorf("Token after a panicking flight = %v, %v", tok, err)
 	}
 }
 

@@ -7,12 +7,12 @@
 // that is replaced atomically, readable by its owner only, and optionally
 // encrypted with AES-256-GCM (NIST SP 800-38D).
 //
-// Refresh tokens are long-lived credentials (RFC 6749 Section 10.4) and
-// rotate on use (RFC 9700 Section 4.14.2): the token source saves a rotated
-// refresh token before it sends it, so Store must be durable when it
-// returns. Tokens are serialised with [EncodeToken], never with
-// encoding/json directly, because the credential fields of [token.Token]
-// are [secret.Secret] values that marshal as "[REDACTED]".
+// Refresh tokens are long-lived credentials (RFC 6749 Section 10.4) that
+// may rotate on use (RFC 6749 Section 6, RFC 9700 Section 4.14): the token
+// source saves a rotated refresh token before it sends it, so Store must
+// be durable when it returns. Tokens are serialised with [EncodeToken],
+// never with encoding/json directly, because the credential fields of
+// [token.Token] are [secret.Secret] values that marshal as "[REDACTED]".
 package tokenstore
 
 import (
