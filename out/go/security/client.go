@@ -5,12 +5,16 @@ package security
 import (
 	"context"
 	"github.com/coyotesense/coyotegen/runtime/go/authcore"
+	"github.com/coyotesense/coyotegen/runtime/go/cassette"
 	"github.com/coyotesense/coyotegen/runtime/go/configload"
+	"github.com/coyotesense/coyotegen/runtime/go/debug"
+	"github.com/coyotesense/coyotegen/runtime/go/mock"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 	"github.com/coyotesense/coyotegen/runtime/go/token"
 	"github.com/coyotesense/coyotegen/runtime/go/tokenstore"
 	"github.com/coyotesense/coyotegen/runtime/go/transport"
 	"golang.org/x/oauth2"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -84,6 +88,7 @@ type Option func(*options)
 type options struct {
 	httpClient  *http.Client
 	storage     tokenstore.Store
+	logger      *slog.Logger
 	mode        Mode
 	modeSet     bool
 	modeOptions ModeOptions
@@ -104,6 +109,13 @@ func WithHTTPClient(hc *http.Client) Option {
 func WithStorage(store TokenStorage) Option {
 	return func(o *options) {
 		o.storage = store
+	}
+}
+
+// WithLogger sends the traces of debug mode to logger instead of slog.Default().
+func WithLogger(logger *slog.Logger) Option {
+	return func(o *options) {
+		o.logger = logger
 	}
 }
 
@@ -139,10 +151,7 @@ func New(cfg Config, opts ...Option) (Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if o.mode != "real" {
-		return nil, oautherr.NotImplemented("mode " + string(o.mode))
-	}
-	core, err := authcore.New(authcore.Config{
+	coreCfg := authcore.Config{
 		AuthMode:          string(cfg.AuthMode),
 		AuthorizationURL:  cfg.AuthorizationURL,
 		AutoRefresh:       cfg.AutoRefresh,
@@ -175,11 +184,232 @@ func New(cfg Config, opts ...Option) (Client, error) {
 		TokenStoragePath:  cfg.TokenStoragePath,
 		TokenURL:          cfg.TokenURL,
 		VerifyTLS:         cfg.VerifySSL,
-	})
-	if err != nil {
-		return nil, err
 	}
-	return &client{core: core}, nil
+	switch o.mode {
+	case ModeReal:
+		core, err := authcore.New(coreCfg)
+		if err != nil {
+			return nil, err
+		}
+		return &client{core: core}, nil
+	case ModeMock:
+		mo := o.modeOptions.Mock
+		m, err := mock.New(coreCfg, mock.Options{
+			FailureErrorCode: mo.FailureErrorCode,
+			FailureRate:      mo.FailureRate,
+			ResponseDelay:    time.Duration(mo.ResponseDelayMS) * time.Millisecond,
+			Seed:             int64(mo.Seed),
+			TokenLifetime:    time.Duration(mo.TokenLifetimeSeconds) * time.Second,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &mockClient{
+			client: &client{core: m},
+			mock:   m,
+		}, nil
+	case ModeDebug:
+		mo := o.modeOptions.Debug
+		d, err := debug.New(debug.Options{
+			LogTokens:           mo.LogTokens,
+			Logger:              o.logger,
+			MaxTraces:           mo.MaxTraces,
+			PerformanceTracking: mo.PerformanceTracking,
+			SecretConfigFields:  []string{"client_secret", "token_storage_key"},
+			TraceRequests:       mo.TraceRequests,
+			TraceResponses:      mo.TraceResponses,
+		})
+		if err != nil {
+			return nil, err
+		}
+		coreCfg.WrapTransport = d.WrapTransport
+		core, err := authcore.New(coreCfg)
+		if err != nil {
+			return nil, err
+		}
+		return &debugClient{
+			client: &client{
+				core:  core,
+				stats: d,
+			},
+			config:   cfg.debugMap(),
+			debugger: d,
+		}, nil
+	case ModeRecord:
+		rec := &cassette.Recorder{
+			Path:       o.modeOptions.Record.CassettePath,
+			SDKVersion: Version,
+		}
+		coreCfg.WrapTransport = rec.Wrap
+		core, err := authcore.New(coreCfg)
+		if err != nil {
+			return nil, err
+		}
+		return &recordingClient{
+			client:   &client{core: core},
+			recorder: rec,
+		}, nil
+	case ModeReplay:
+		cas, err := cassette.Load(o.modeOptions.Replay.CassettePath)
+		if err != nil {
+			return nil, err
+		}
+		replayer, err := cassette.NewReplayer(cas)
+		if err != nil {
+			return nil, err
+		}
+		coreCfg.WrapTransport = replayer.Wrap
+		coreCfg.Retryable = cassette.Retryable
+		core, err := authcore.New(coreCfg)
+		if err != nil {
+			return nil, err
+		}
+		return &client{core: core}, nil
+	}
+	return nil, oautherr.NotImplemented("mode " + string(o.mode))
+}
+
+// CassetteRecorder is implemented by clients in record mode.
+type CassetteRecorder interface {
+	// SaveCassette writes the exchanges recorded so far, atomically.
+	SaveCassette() error
+}
+
+// recordingClient is the client of record mode.
+type recordingClient struct {
+	*client
+	recorder *cassette.Recorder
+}
+
+func (c *recordingClient) SaveCassette() error {
+	return c.recorder.Save()
+}
+
+func (c *recordingClient) Close() error {
+	err := c.client.Close()
+	if cerr := c.recorder.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// MockController is implemented by clients in mock mode: it changes the
+// simulated behaviour at run time and plays the user of an authorization code
+// flow.
+type MockController interface {
+	// SetResponseDelay delays every operation that would reach the server.
+	SetResponseDelay(d time.Duration) error
+	// SetFailureRate makes that share of such operations fail (0 to 1).
+	SetFailureRate(rate float64) error
+	// Authorize returns the redirection a user who approves would bring back.
+	Authorize(authorizationURL string) (string, error)
+	// Deny returns the redirection of a user who refuses (access_denied).
+	Deny(authorizationURL string) (string, error)
+	// Seed returns the seed of the failure sequence, to reproduce a run.
+	Seed() int64
+}
+
+// mockClient is the client of mock mode.
+type mockClient struct {
+	*client
+	mock *mock.Client
+}
+
+func (c *mockClient) SetResponseDelay(d time.Duration) error {
+	return c.mock.SetResponseDelay(d)
+}
+
+func (c *mockClient) SetFailureRate(rate float64) error {
+	return c.mock.SetFailureRate(rate)
+}
+
+func (c *mockClient) Authorize(authorizationURL string) (string, error) {
+	return c.mock.Authorize(authorizationURL)
+}
+
+func (c *mockClient) Deny(authorizationURL string) (string, error) {
+	return c.mock.Deny(authorizationURL)
+}
+
+func (c *mockClient) Seed() int64 {
+	return c.mock.Seed()
+}
+
+// OperationStats are the timing statistics of one operation in debug mode.
+type OperationStats = debug.OperationStats
+
+// DebugInfo is what ExportDebugInfo returns; it serialises to JSON and holds no
+// secret or token value.
+type DebugInfo = debug.DebugInfo
+
+// Trace is one recorded exchange with the authorization server, redacted.
+type Trace = debug.Trace
+
+// DebugInspector is implemented by clients in debug mode.
+type DebugInspector interface {
+	// PerformanceStats returns the statistics of every operation called so
+	// far, keyed by the spec's operation ids.
+	PerformanceStats() map[string]OperationStats
+	// ExportDebugInfo returns the configuration with secrets redacted, the
+	// statistics, the recent traces and the current token's metadata.
+	ExportDebugInfo() *DebugInfo
+	// Traces returns the recent exchanges with the authorization server.
+	Traces() []Trace
+}
+
+// debugClient is the client of debug mode.
+type debugClient struct {
+	*client
+	debugger *debug.Debugger
+	config   map[string]any
+}
+
+func (c *debugClient) PerformanceStats() map[string]OperationStats {
+	return c.debugger.Stats()
+}
+
+func (c *debugClient) ExportDebugInfo() *DebugInfo {
+	return c.debugger.ExportDebugInfo(c.config, c.core.CurrentToken())
+}
+
+func (c *debugClient) Traces() []Trace {
+	return c.debugger.Traces()
+}
+
+// debugMap is the configuration keyed as in the YAML file, for ExportDebugInfo;
+// secrets stay secret.Secret values, which the export redacts.
+func (c *Config) debugMap() map[string]any {
+	return map[string]any{
+		"auth_mode":              c.AuthMode,
+		"authorization_url":      c.AuthorizationURL,
+		"auto_refresh":           c.AutoRefresh,
+		"ca_cert_path":           c.CACertPath,
+		"client_auth_method":     c.ClientAuthMethod,
+		"client_cert_path":       c.ClientCertPath,
+		"client_id":              c.ClientID,
+		"client_key_path":        c.ClientKeyPath,
+		"client_secret":          c.ClientSecret,
+		"default_scopes":         c.DefaultScopes,
+		"discovery":              c.Discovery,
+		"introspection_url":      c.IntrospectionURL,
+		"jwt_algorithm":          c.JWTAlgorithm,
+		"jwt_audience":           c.JWTAudience,
+		"jwt_issuer":             c.JWTIssuer,
+		"jwt_key_id":             c.JWTKeyID,
+		"jwt_lifetime_seconds":   c.JWTLifetimeSeconds,
+		"jwt_signing_key_path":   c.JWTSigningKeyPath,
+		"max_retries":            c.MaxRetries,
+		"redirect_uri":           c.RedirectURI,
+		"refresh_buffer_seconds": c.RefreshBufferSeconds,
+		"revocation_url":         c.RevocationURL,
+		"revoke_on_close":        c.RevokeOnClose,
+		"server_url":             c.ServerURL,
+		"timeout_ms":             c.TimeoutMS,
+		"token_storage_key":      c.TokenStorageKey,
+		"token_storage_path":     c.TokenStoragePath,
+		"token_url":              c.TokenURL,
+		"verify_ssl":             c.VerifySSL,
+	}
 }
 
 // client is the Client over the runtime core.
@@ -218,7 +448,7 @@ func (c *client) AuthenticateClientCredentials(ctx context.Context, scopes []str
 		return c.core.AuthenticateClientCredentials(ctx, scopes)
 	}
 	start := time.Now()
-	r0, err := c.core.AuthenticateClientCredentials(ctx, scopes)
+	r0, err := c.core.AuthenticateClientCredentials(debug.WithOperation(ctx, "authenticate_client_credentials"), scopes)
 	c.stats.Observe("authenticate_client_credentials", time.Since(start), err)
 	return r0, err
 }
@@ -228,7 +458,7 @@ func (c *client) StartAuthorizationCodeFlow(ctx context.Context, redirectURI str
 		return c.core.StartAuthorizationCodeFlow(ctx, redirectURI, scopes)
 	}
 	start := time.Now()
-	r0, err := c.core.StartAuthorizationCodeFlow(ctx, redirectURI, scopes)
+	r0, err := c.core.StartAuthorizationCodeFlow(debug.WithOperation(ctx, "start_authorization_code_flow"), redirectURI, scopes)
 	c.stats.Observe("start_authorization_code_flow", time.Since(start), err)
 	return r0, err
 }
@@ -238,7 +468,7 @@ func (c *client) AuthenticateAuthorizationCode(ctx context.Context, authorizatio
 		return c.core.AuthenticateAuthorizationCode(ctx, authorizationCode, redirectURI, codeVerifier)
 	}
 	start := time.Now()
-	r0, err := c.core.AuthenticateAuthorizationCode(ctx, authorizationCode, redirectURI, codeVerifier)
+	r0, err := c.core.AuthenticateAuthorizationCode(debug.WithOperation(ctx, "authenticate_authorization_code"), authorizationCode, redirectURI, codeVerifier)
 	c.stats.Observe("authenticate_authorization_code", time.Since(start), err)
 	return r0, err
 }
@@ -248,7 +478,7 @@ func (c *client) CompleteAuthorizationCodeFlow(ctx context.Context, callbackURL 
 		return c.core.CompleteAuthorizationCodeFlow(ctx, callbackURL)
 	}
 	start := time.Now()
-	r0, err := c.core.CompleteAuthorizationCodeFlow(ctx, callbackURL)
+	r0, err := c.core.CompleteAuthorizationCodeFlow(debug.WithOperation(ctx, "complete_authorization_code_flow"), callbackURL)
 	c.stats.Observe("complete_authorization_code_flow", time.Since(start), err)
 	return r0, err
 }
@@ -258,7 +488,7 @@ func (c *client) AuthenticateJWTBearer(ctx context.Context, subject string, scop
 		return c.core.AuthenticateJWTBearer(ctx, subject, scopes)
 	}
 	start := time.Now()
-	r0, err := c.core.AuthenticateJWTBearer(ctx, subject, scopes)
+	r0, err := c.core.AuthenticateJWTBearer(debug.WithOperation(ctx, "authenticate_jwt_bearer"), subject, scopes)
 	c.stats.Observe("authenticate_jwt_bearer", time.Since(start), err)
 	return r0, err
 }
@@ -268,7 +498,7 @@ func (c *client) RefreshToken(ctx context.Context, refreshToken string) (*Token,
 		return c.core.RefreshToken(ctx, refreshToken)
 	}
 	start := time.Now()
-	r0, err := c.core.RefreshToken(ctx, refreshToken)
+	r0, err := c.core.RefreshToken(debug.WithOperation(ctx, "refresh_token"), refreshToken)
 	c.stats.Observe("refresh_token", time.Since(start), err)
 	return r0, err
 }
@@ -278,7 +508,7 @@ func (c *client) GetValidToken(ctx context.Context) (*Token, error) {
 		return c.core.GetValidToken(ctx)
 	}
 	start := time.Now()
-	r0, err := c.core.GetValidToken(ctx)
+	r0, err := c.core.GetValidToken(debug.WithOperation(ctx, "get_valid_token"))
 	c.stats.Observe("get_valid_token", time.Since(start), err)
 	return r0, err
 }
@@ -288,7 +518,7 @@ func (c *client) RevokeToken(ctx context.Context, token string, tokenTypeHint st
 		return c.core.RevokeToken(ctx, token, tokenTypeHint)
 	}
 	start := time.Now()
-	r0, err := c.core.RevokeToken(ctx, token, tokenTypeHint)
+	r0, err := c.core.RevokeToken(debug.WithOperation(ctx, "revoke_token"), token, tokenTypeHint)
 	c.stats.Observe("revoke_token", time.Since(start), err)
 	return r0, err
 }
@@ -298,7 +528,7 @@ func (c *client) IntrospectToken(ctx context.Context, token string) (*Introspect
 		return c.core.IntrospectToken(ctx, token)
 	}
 	start := time.Now()
-	r0, err := c.core.IntrospectToken(ctx, token)
+	r0, err := c.core.IntrospectToken(debug.WithOperation(ctx, "introspect_token"), token)
 	c.stats.Observe("introspect_token", time.Since(start), err)
 	return r0, err
 }
@@ -308,7 +538,7 @@ func (c *client) TestConnection(ctx context.Context) (bool, error) {
 		return c.core.TestConnection(ctx)
 	}
 	start := time.Now()
-	r0, err := c.core.TestConnection(ctx)
+	r0, err := c.core.TestConnection(debug.WithOperation(ctx, "test_connection"))
 	c.stats.Observe("test_connection", time.Since(start), err)
 	return r0, err
 }
@@ -318,7 +548,7 @@ func (c *client) ClearTokens(ctx context.Context) error {
 		return c.core.ClearTokens(ctx)
 	}
 	start := time.Now()
-	err := c.core.ClearTokens(ctx)
+	err := c.core.ClearTokens(debug.WithOperation(ctx, "clear_tokens"))
 	c.stats.Observe("clear_tokens", time.Since(start), err)
 	return err
 }

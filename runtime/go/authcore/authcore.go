@@ -107,6 +107,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// Classify reports whether an OAuth error code is retryable.
 	Classify oautherr.Classifier
+	// Retryable, when set, replaces the classification of transient
+	// failures for retries (replay mode: a request the cassette does not
+	// hold is final).
+	Retryable func(error) bool
 	// WrapTransport, when set, wraps the transport of every request the
 	// client sends: the runtime modes record, replay, trace or simulate
 	// the exchanges there, below the flows and above TLS.
@@ -209,7 +213,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ServerURL != "" && cfg.Discovery {
 		c.disc = &discovery.Cache{ServerURL: cfg.ServerURL, HTTPClient: c.http}
 	}
-	c.retry = retry.Policy{MaxRetries: cfg.MaxRetries}
+	c.retry = retry.Policy{MaxRetries: cfg.MaxRetries, Retryable: cfg.Retryable}
 	storage := cfg.Storage
 	if storage == nil && cfg.TokenStoragePath != "" {
 		var key []byte

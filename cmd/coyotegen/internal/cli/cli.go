@@ -4,10 +4,13 @@
 //
 // Exit codes:
 //
-//	0  success
-//	1  the spec has problems, or `generate --check` found out/ stale
-//	2  usage error (unknown command, flag or language)
-//	3  input/output or internal error
+//	0  success; `token` printed a token
+//	1  the spec has problems, `generate --check` found out/ stale, or
+//	   `token` failed: the OAuth error code and description are on stderr
+//	2  usage error (unknown command, flag or language; for `token`, a bad
+//	   flag value or a configuration problem)
+//	3  input/output or internal error (for `token`, an unreadable --config
+//	   or --client-secret-file)
 package cli
 
 import (
@@ -72,15 +75,16 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 fields and runtime modes into the Go, Python, TypeScript, C++ and .NET
 packages under out/.
 
-Exit codes: 0 success; 1 spec problems or stale output (--check);
-2 usage error; 3 input/output or internal error.`,
+Exit codes: 0 success; 1 spec problems, stale output (--check) or a
+failed token request (token); 2 usage error or bad configuration;
+3 input/output or internal error.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newGenerateCmd(), newValidateCmd(), newVersionCmd())
+	root.AddCommand(newGenerateCmd(), newValidateCmd(), newVersionCmd(), newTokenCmd())
 	return root
 }
 

@@ -26,6 +26,9 @@ const (
 	authcorePath   = runtimePath + "authcore"
 	tokenstorePath = runtimePath + "tokenstore"
 	transportPath  = runtimePath + "transport"
+	cassettePath   = runtimePath + "cassette"
+	mockPath       = runtimePath + "mock"
+	debugPath      = runtimePath + "debug"
 )
 
 // Emit returns the Go package's files.
@@ -63,6 +66,9 @@ func newFile(m *model.Model) *jen.File {
 	f.ImportName(authcorePath, "authcore")
 	f.ImportName(tokenstorePath, "tokenstore")
 	f.ImportName(transportPath, "transport")
+	f.ImportName(cassettePath, "cassette")
+	f.ImportName(mockPath, "mock")
+	f.ImportName(debugPath, "debug")
 	f.ImportName("golang.org/x/oauth2", "oauth2")
 	return f
 }
@@ -75,6 +81,8 @@ func genDoc(f *jen.File, m *model.Model) {
 	f.PackageComment("Every exported type here is generated from the coyotegen spec; the work is")
 	f.PackageComment("done by the runtime core in github.com/coyotesense/coyotegen/runtime/go.")
 	f.PackageComment("")
+	f.Comment("Version is the version of this package, as the spec declares it.")
+	f.Const().Id("Version").Op("=").Lit(m.Version)
 	f.PackageComment("Flows:")
 	f.PackageComment("")
 	for _, fl := range m.Flows {

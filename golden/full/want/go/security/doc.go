@@ -16,3 +16,6 @@
 //   - Client credentials with mutual TLS (RFC 8705), grant type client_credentials
 //   - Refresh token (RFC 6749 section 6), grant type refresh_token
 package security
+
+// Version is the version of this package, as the spec declares it.
+const Version = "0.1.0"

@@ -6,11 +6,14 @@ import (
 	"context"
 	"github.com/coyotesense/coyotegen/runtime/go/authcore"
 	"github.com/coyotesense/coyotegen/runtime/go/configload"
+	"github.com/coyotesense/coyotegen/runtime/go/debug"
+	"github.com/coyotesense/coyotegen/runtime/go/mock"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 	"github.com/coyotesense/coyotegen/runtime/go/token"
 	"github.com/coyotesense/coyotegen/runtime/go/tokenstore"
 	"github.com/coyotesense/coyotegen/runtime/go/transport"
 	"golang.org/x/oauth2"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -56,6 +59,7 @@ type Option func(*options)
 type options struct {
 	httpClient  *http.Client
 	storage     tokenstore.Store
+	logger      *slog.Logger
 	mode        Mode
 	modeSet     bool
 	modeOptions ModeOptions
@@ -76,6 +80,13 @@ func WithHTTPClient(hc *http.Client) Option {
 func WithStorage(store TokenStorage) Option {
 	return func(o *options) {
 		o.storage = store
+	}
+}
+
+// WithLogger sends the traces of debug mode to logger instead of slog.Default().
+func WithLogger(logger *slog.Logger) Option {
+	return func(o *options) {
+		o.logger = logger
 	}
 }
 
@@ -111,10 +122,7 @@ func New(cfg Config, opts ...Option) (Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if o.mode != "real" {
-		return nil, oautherr.NotImplemented("mode " + string(o.mode))
-	}
-	core, err := authcore.New(authcore.Config{
+	coreCfg := authcore.Config{
 		AuthMode:         string(cfg.AuthMode),
 		Classify:         retryableCode,
 		ClientAuthMethod: string(cfg.ClientAuthMethod),
@@ -125,11 +133,68 @@ func New(cfg Config, opts ...Option) (Client, error) {
 		Storage:          o.storage,
 		Timeout:          time.Duration(cfg.TimeoutMS) * time.Millisecond,
 		TokenURL:         cfg.TokenURL,
-	})
-	if err != nil {
-		return nil, err
 	}
-	return &client{core: core}, nil
+	switch o.mode {
+	case ModeReal:
+		core, err := authcore.New(coreCfg)
+		if err != nil {
+			return nil, err
+		}
+		return &client{core: core}, nil
+	case ModeMock:
+		mo := o.modeOptions.Mock
+		m, err := mock.New(coreCfg, mock.Options{FailureRate: mo.FailureRate})
+		if err != nil {
+			return nil, err
+		}
+		return &mockClient{
+			client: &client{core: m},
+			mock:   m,
+		}, nil
+	}
+	return nil, oautherr.NotImplemented("mode " + string(o.mode))
+}
+
+// MockController is implemented by clients in mock mode: it changes the
+// simulated behaviour at run time and plays the user of an authorization code
+// flow.
+type MockController interface {
+	// SetResponseDelay delays every operation that would reach the server.
+	SetResponseDelay(d time.Duration) error
+	// SetFailureRate makes that share of such operations fail (0 to 1).
+	SetFailureRate(rate float64) error
+	// Authorize returns the redirection a user who approves would bring back.
+	Authorize(authorizationURL string) (string, error)
+	// Deny returns the redirection of a user who refuses (access_denied).
+	Deny(authorizationURL string) (string, error)
+	// Seed returns the seed of the failure sequence, to reproduce a run.
+	Seed() int64
+}
+
+// mockClient is the client of mock mode.
+type mockClient struct {
+	*client
+	mock *mock.Client
+}
+
+func (c *mockClient) SetResponseDelay(d time.Duration) error {
+	return c.mock.SetResponseDelay(d)
+}
+
+func (c *mockClient) SetFailureRate(rate float64) error {
+	return c.mock.SetFailureRate(rate)
+}
+
+func (c *mockClient) Authorize(authorizationURL string) (string, error) {
+	return c.mock.Authorize(authorizationURL)
+}
+
+func (c *mockClient) Deny(authorizationURL string) (string, error) {
+	return c.mock.Deny(authorizationURL)
+}
+
+func (c *mockClient) Seed() int64 {
+	return c.mock.Seed()
 }
 
 // client is the Client over the runtime core.
@@ -160,7 +225,7 @@ func (c *client) AuthenticateClientCredentials(ctx context.Context, scopes []str
 		return c.core.AuthenticateClientCredentials(ctx, scopes)
 	}
 	start := time.Now()
-	r0, err := c.core.AuthenticateClientCredentials(ctx, scopes)
+	r0, err := c.core.AuthenticateClientCredentials(debug.WithOperation(ctx, "authenticate_client_credentials"), scopes)
 	c.stats.Observe("authenticate_client_credentials", time.Since(start), err)
 	return r0, err
 }
@@ -170,7 +235,7 @@ func (c *client) GetValidToken(ctx context.Context) (*Token, error) {
 		return c.core.GetValidToken(ctx)
 	}
 	start := time.Now()
-	r0, err := c.core.GetValidToken(ctx)
+	r0, err := c.core.GetValidToken(debug.WithOperation(ctx, "get_valid_token"))
 	c.stats.Observe("get_valid_token", time.Since(start), err)
 	return r0, err
 }
@@ -180,7 +245,7 @@ func (c *client) ClearTokens(ctx context.Context) error {
 		return c.core.ClearTokens(ctx)
 	}
 	start := time.Now()
-	err := c.core.ClearTokens(ctx)
+	err := c.core.ClearTokens(debug.WithOperation(ctx, "clear_tokens"))
 	c.stats.Observe("clear_tokens", time.Since(start), err)
 	return err
 }

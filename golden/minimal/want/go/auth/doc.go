@@ -11,3 +11,6 @@
 //
 //   - Client credentials (RFC 6749 section 4.4), grant type client_credentials
 package auth
+
+// Version is the version of this package, as the spec declares it.
+const Version = "1.0.0"
