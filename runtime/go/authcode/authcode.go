@@ -129,7 +129,7 @@ func (c *Config) Validate() error {
 	if err := c.Endpoint.Validate(); err != nil {
 		return err
 	}
-	if err := checkEndpointURL("authorization endpoint", c.AuthorizationURL); err != nil {
+	if err := tokenendpoint.CheckEndpointURL("authorization endpoint", c.AuthorizationURL); err != nil {
 		return err
 	}
 	if c.RedirectURI != "" {
@@ -545,23 +545,6 @@ func validCodeVerifier(v string) bool {
 		}
 	}
 	return true
-}
-
-func checkEndpointURL(name, s string) error {
-	if s == "" {
-		return errors.New(name + " URL is empty")
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return errors.New(name + " URL cannot be parsed")
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%s URL %q is not an absolute http or https URL", name, u.Redacted())
-	}
-	if u.Fragment != "" {
-		return fmt.Errorf("%s URL %q has a fragment (RFC 6749 Section 3.1)", name, u.Redacted())
-	}
-	return nil
 }
 
 // checkRedirectURI checks the rules of RFC 6749 Section 3.1.2: an

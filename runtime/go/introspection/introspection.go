@@ -13,7 +13,6 @@ package introspection
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
@@ -46,15 +45,11 @@ type Endpoint struct {
 
 // Validate reports the first configuration error in e, or nil.
 func (e *Endpoint) Validate() error {
-	if e == nil || e.URL == "" {
+	if e == nil {
 		return errors.New("introspection endpoint URL is empty")
 	}
-	u, err := url.Parse(e.URL)
-	if err != nil {
-		return errors.New("introspection endpoint URL cannot be parsed")
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("introspection endpoint URL %q is not an absolute http or https URL", u.Redacted())
+	if err := tokenendpoint.CheckEndpointURL("introspection endpoint", e.URL); err != nil {
+		return err
 	}
 	if e.TokenEndpoint == nil {
 		return errors.New("introspection endpoint has no client configuration")

@@ -14,7 +14,6 @@ package revocation
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
@@ -51,15 +50,11 @@ type Endpoint struct {
 
 // Validate reports the first configuration error in e, or nil.
 func (e *Endpoint) Validate() error {
-	if e == nil || e.URL == "" {
+	if e == nil {
 		return errors.New("revocation endpoint URL is empty")
 	}
-	u, err := url.Parse(e.URL)
-	if err != nil {
-		return errors.New("revocation endpoint URL cannot be parsed")
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("revocation endpoint URL %q is not an absolute http or https URL", u.Redacted())
+	if err := tokenendpoint.CheckEndpointURL("revocation endpoint", e.URL); err != nil {
+		return err
 	}
 	if e.TokenEndpoint == nil {
 		return errors.New("revocation endpoint has no client configuration")

@@ -170,15 +170,8 @@ func (e *Endpoint) Validate() error {
 	if e == nil {
 		return errors.New("token endpoint is not configured")
 	}
-	if e.URL == "" {
-		return errors.New("token endpoint URL is empty")
-	}
-	u, err := url.Parse(e.URL)
-	if err != nil {
-		return errors.New("token endpoint URL cannot be parsed")
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("token endpoint URL %q is not an absolute http or https URL", u.Redacted())
+	if err := CheckEndpointURL("token endpoint", e.URL); err != nil {
+		return err
 	}
 	if e.ClientID == "" {
 		return errors.New("client ID is empty")
@@ -528,4 +521,25 @@ func transportError(ctx context.Context, op string, err error) *oautherr.Error {
 		Retryable:   true,
 		Err:         err,
 	}
+}
+
+// CheckEndpointURL reports whether raw can be the URL of an authorization
+// server endpoint: an absolute http or https URL without a fragment (RFC
+// 6749 Section 3). name, such as "token endpoint", starts the message; the
+// URL is shown with any password redacted.
+func CheckEndpointURL(name, raw string) error {
+	if raw == "" {
+		return errors.New(name + " URL is empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New(name + " URL cannot be parsed")
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%s URL %q is not an absolute http or https URL", name, u.Redacted())
+	}
+	if u.Fragment != "" {
+		return fmt.Errorf("%s URL %q has a fragment (RFC 6749 Section 3)", name, u.Redacted())
+	}
+	return nil
 }
