@@ -512,7 +512,7 @@ func TestInvalidConfig(t *testing.T) {
 		{"no endpoint", func(c *authcode.Config) { c.Endpoint = nil }, "token endpoint is not configured"},
 		{"no authorization URL", func(c *authcode.Config) { c.AuthorizationURL = "" }, "authorization endpoint URL is empty"},
 		{"relative authorization URL", func(c *authcode.Config) { c.AuthorizationURL = "/authorize" }, `authorization endpoint URL "/authorize" is not an absolute http or https URL`},
-		{"authorization URL with fragment", func(c *authcode.Config) { c.AuthorizationURL = "https://as.example/a#x" }, `authorization endpoint URL "https://as.example/a#x" has a fragment (RFC 6749 Section 3.1)`},
+		{"authorization URL with fragment", func(c *authcode.Config) { c.AuthorizationURL = "https://as.example/a#x" }, `authorization endpoint URL "https://as.example/a#x" has a fragment (RFC 6749 Section 3)`},
 		{"redirect with fragment", func(c *authcode.Config) { c.RedirectURI = "http://127.0.0.1/cb#x" }, `redirect_uri "http://127.0.0.1/cb#x" has a fragment (RFC 6749 Section 3.1.2)`},
 		{"public client without PKCE", func(c *authcode.Config) { c.DisablePKCE = true }, "PKCE is disabled for a public client (auth method none): public clients must use PKCE (RFC 9700 Section 2.1.1)"},
 		{"required issuer unknown", func(c *authcode.Config) { c.RequireIssuer = true }, "the iss response parameter is required but no issuer is configured to compare it with"},
