@@ -62,8 +62,10 @@ by --client-secret-env, in a file named by --client-secret-file ("-" reads
 standard input; surrounding white space is trimmed), or in the --config
 file.
 
-The runtime mode is --mode, else the MODE environment variable, else
-real; --cassette names the cassette of --mode record and replay. Tokens
+The runtime mode is --mode, else the MODE environment variable, else the
+mode: key of the --config file, else real; the modes: section of the file
+holds the modes' options, and --cassette names the cassette of record and
+replay. Tokens
 are never revoked when the command exits, whatever revoke_on_close says:
 the point of the command is to hand the token out.
 
@@ -116,11 +118,10 @@ func runToken(cmd *cobra.Command, f *tokenFlags) error {
 	if err != nil {
 		return err
 	}
-	mode, err := tokenMode(f, changed("mode"), lookup)
+	mode, modeOptions, err := tokenMode(f, changed("mode"), lookup)
 	if err != nil {
 		return err
 	}
-	modeOptions := security.DefaultModeOptions()
 	if changed("cassette") {
 		if mode != security.ModeRecord && mode != security.ModeReplay {
 			return usageError("--cassette is used only in mode %q or %q, not %q", security.ModeRecord, security.ModeReplay, mode)
@@ -257,21 +258,23 @@ func readSecretFile(path string, stdin io.Reader) (secret.Secret, error) {
 	return secret.Secret(s), nil
 }
 
-// tokenMode returns the runtime mode: --mode, else MODE, else real.
-func tokenMode(f *tokenFlags, set bool, lookup configload.Lookup) (security.Mode, error) {
+// tokenMode returns the runtime mode and the modes' options: --mode, else
+// MODE, else the mode: key of --config, else real; the options from the
+// modes: section of --config over their defaults.
+func tokenMode(f *tokenFlags, set bool, lookup configload.Lookup) (security.Mode, security.ModeOptions, error) {
+	mode, opts, err := security.LoadModeConfig(f.config, lookup)
+	if err != nil {
+		return "", opts, &exitError{code: ExitUsage, err: err}
+	}
 	if !set {
-		mode, err := security.ModeFromEnv(lookup)
-		if err != nil {
-			return "", &exitError{code: ExitUsage, err: err}
-		}
-		return mode, nil
+		return mode, opts, nil
 	}
 	for _, m := range runtimeModes {
 		if string(m) == f.mode {
-			return m, nil
+			return m, opts, nil
 		}
 	}
-	return "", usageError("unknown --mode %q: want one of %s", f.mode, quoteList(runtimeModes))
+	return "", opts, usageError("unknown --mode %q: want one of %s", f.mode, quoteList(runtimeModes))
 }
 
 // tokenJSON is what --json prints. Only the access token is revealed.

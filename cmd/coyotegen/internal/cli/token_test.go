@@ -413,3 +413,35 @@ func writeTestFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestTokenModeFromConfigFile takes the mode and its options from the
+// mode: and modes: keys of --config.
+func TestTokenModeFromConfigFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auth.yaml")
+	if err := os.WriteFile(path, []byte(`mode: mock
+modes:
+  mock:
+    token_lifetime_seconds: 120
+authentication:
+  server_url: "https://auth.mock.invalid"
+  client_id: "file-client"
+  client_secret: "file-secret"
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MODE", "")
+	code, stdout, stderr := run("token", "--config", path, "--json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var out struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   *int64 `json:"expires_in"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.AccessToken, "mock_at_") || out.ExpiresIn == nil || *out.ExpiresIn > 120 || *out.ExpiresIn < 100 {
+		t.Errorf("output = %s; want a mock token living 120 s", stdout)
+	}
+}
