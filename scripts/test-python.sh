@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the generated Python package in out/python and runs its smoke
-# tests with pytest. Needs python3 (3.9 or later) with venv and pip; the
-# pinned dependencies (PyYAML, pytest, hatchling) come from PyPI into a
+# Builds the generated Python package in out/python and runs its tests
+# with pytest. Needs python3 (3.9 or later) with venv and pip, and go (the
+# client tests start the conformance authorization server); the pinned
+# dependencies (PyYAML, httpx, pytest, hatchling) come from PyPI into a
 # virtual environment in out/python/.venv, reinstalled only when
 # pyproject.toml changes. The wheel and sdist go to out/python/build/dist.
 # Both folders are ignored by git.
@@ -43,7 +44,7 @@ dist = Path(sys.argv[1])
 (sdist,) = dist.glob("*.tar.gz")
 names = zipfile.ZipFile(wheel).namelist()
 module = names[0].split("/")[0]
-for want in ("__init__.py", "py.typed", "config.py", "client.py"):
+for want in ("__init__.py", "py.typed", "config.py", "client.py", "real.py"):
     assert f"{module}/{want}" in names, f"{wheel.name} lacks {module}/{want}"
 assert not any("/tests/" in n or n.startswith("tests/") for n in names), names
 members = tarfile.open(sdist).getnames()
@@ -51,6 +52,11 @@ for want in ("pyproject.toml", "README.md", "tests", "examples"):
     assert any(m.split("/", 1)[-1].startswith(want) for m in members), want
 print(f"built {wheel.name} and {sdist.name}")
 PY
+
+# The client tests run against the conformance authorization server, built
+# once into the virtual environment (go caches the build).
+(cd "$root" && go build -o "$venv/bin/coyote-authserver" ./conformance/authserver/cmd/authserver)
+export COYOTE_AUTHSERVER_CMD="$venv/bin/coyote-authserver"
 
 cd "$pkg"
 "$python" -m pytest -p no:cacheprovider "$@"

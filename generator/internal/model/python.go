@@ -98,6 +98,16 @@ func pythonFiles(m *Model) []File {
 		{Path: "tests/test_modes.py", Template: "tests/test_modes.py.tmpl"},
 		{Path: "tests/test_interfaces.py", Template: "tests/test_interfaces.py.tmpl"},
 	}
+	if v.HasRuntime {
+		files = append(files,
+			File{Path: src + "_protocol.py", Template: "_protocol.py.tmpl"},
+			File{Path: src + "real.py", Template: "real.py.tmpl"},
+			File{Path: src + "factory.py", Template: "factory.py.tmpl"},
+			File{Path: "tests/conftest.py", Template: "tests/conftest.py.tmpl"},
+			File{Path: "tests/test_real_client.py", Template: "tests/test_real_client.py.tmpl"},
+			File{Path: "tests/test_faults.py", Template: "tests/test_faults.py.tmpl"},
+		)
+	}
 	for i := range files {
 		files[i].Lang = "python"
 		files[i].Data = v
@@ -109,6 +119,10 @@ func pythonFiles(m *Model) []File {
 // Python spelling of everything the templates print.
 type PythonView struct {
 	*Model
+	// HasRuntime is true when the spec declares every configuration field,
+	// enum value and mode the runtime modules read; a spec that does not
+	// gets the configuration, types and interfaces only.
+	HasRuntime bool
 	Fields      []*PythonField // the config fields
 	Enums       []*PythonEnum
 	Errors      []*PythonError
@@ -143,8 +157,80 @@ type PythonView struct {
 	// enums (by enum, not by name), or nil.
 	AuthModeField, ClientAuthMethodField *PythonField
 	Test                                 PythonTest
+	// Rt is what the runtime modules (_protocol.py, real.py, factory.py)
+	// spell by the spec's names.
+	Rt PythonRuntime
 	// Docstrings of modules and classes whose text comes from the spec.
 	ConfigDoc, ModeEnumDoc, ErrorCodeDoc string
+}
+
+// PythonRuntime maps the spec's names to their Python spelling for the
+// runtime templates, which look them up by spec name so that a renamed or
+// missing name fails generation (missingkey=error).
+type PythonRuntime struct {
+	Attr     map[string]string // config attribute by field name
+	Code     map[string]string // ErrorCode member expression by code
+	Method   map[string]string // ClientAuthMethod member expression by value
+	AuthMode map[string]string // AuthMode member expression by value
+	Mode     map[string]string // RuntimeMode member expression by mode id
+}
+
+// pyRuntimeNeeds are the spec names the runtime modules read.
+var pyRuntimeNeeds = struct{ attrs, methods, authModes, modes []string }{
+	attrs: []string{"auth_mode", "authorization_url", "auto_refresh", "ca_cert_path", "client_auth_method", "client_cert_path", "client_id",
+		"client_key_path", "client_secret", "default_scopes", "discovery", "introspection_url", "max_retries", "refresh_buffer_seconds",
+		"revocation_url", "revoke_on_close", "server_url", "timeout_ms", "token_url", "verify_ssl"},
+	methods:   []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
+	authModes: []string{"client_credentials", "client_credentials_mtls", "jwt_bearer"},
+	modes:     []string{"real"},
+}
+
+// supportsRuntime reports whether rt holds every name the runtime reads.
+func (rt PythonRuntime) supportsRuntime() bool {
+	for _, need := range []struct {
+		have  map[string]string
+		names []string
+	}{{rt.Attr, pyRuntimeNeeds.attrs}, {rt.Method, pyRuntimeNeeds.methods}, {rt.AuthMode, pyRuntimeNeeds.authModes}, {rt.Mode, pyRuntimeNeeds.modes}} {
+		for _, n := range need.names {
+			if _, ok := need.have[n]; !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func pythonRuntime(v *PythonView) PythonRuntime {
+	rt := PythonRuntime{Attr: map[string]string{}, Code: map[string]string{}, Method: map[string]string{}, AuthMode: map[string]string{}, Mode: map[string]string{}}
+	for _, f := range v.Fields {
+		rt.Attr[f.Name.Snake] = f.Attr
+	}
+	// Codes the runtime raises whatever the spec declares: a spec without
+	// one gets its plain string, which AuthError accepts too.
+	for _, code := range []string{"invalid_config", "invalid_grant", "invalid_issuer", "invalid_response", "login_required", "network_error", "not_implemented", "server_error", "storage_error", "temporarily_unavailable"} {
+		rt.Code[code] = quote(code)
+	}
+	for _, e := range v.Errors {
+		rt.Code[e.Code] = "ErrorCode." + e.Member
+	}
+	for _, e := range v.Enums {
+		var into map[string]string
+		switch e.Enum {
+		case v.Model.ClientAuthMethodEnum:
+			into = rt.Method
+		case v.Model.AuthModeEnum:
+			into = rt.AuthMode
+		default:
+			continue
+		}
+		for i, mb := range e.Members {
+			into[e.Values[i].Value] = mb.Expr
+		}
+	}
+	for _, md := range v.Modes {
+		rt.Mode[md.ID.Snake] = md.Expr
+	}
+	return rt
 }
 
 // PythonField is a config field or a mode option in Python.
@@ -394,6 +480,8 @@ func newPythonView(m *Model) *PythonView {
 		v.Flows = append(v.Flows, pf)
 	}
 	v.Rules = pythonRules(v)
+	v.Rt = pythonRuntime(v)
+	v.HasRuntime = v.Rt.supportsRuntime()
 	v.DataclassImport, v.EnumImport = pythonFieldImports(v.Fields)
 	var options []*PythonField
 	for _, md := range v.Modes {
@@ -648,13 +736,19 @@ func pythonExports(v *PythonView) ([]PythonImport, []string) {
 		{"config", []string{"AuthClientConfig"}},
 		{"enums", enums},
 		{"errors", []string{"RETRYABLE_ERROR_CODES", "AuthError", "ConfigError", "ErrorCode", "is_retryable"}},
+		{"factory", runtimeNames(v, "create_auth_client")},
 		{"modes", modes},
+		{"real", runtimeNames(v, "RealAuthClient")},
+		{"_protocol", runtimeNames(v, "RetryPolicy")},
 		{"storage", []string{"IAuthTokenStorage"}},
 		{"tokens", []string{"AuthorizationRequest", "AuthResult", "AuthToken", "IntrospectionResult"}},
 	}
 	var imports []PythonImport
 	var all []string
 	for _, g := range groups {
+		if len(g.names) == 0 {
+			continue
+		}
 		names := pySortNames(g.names)
 		imports = append(imports, PythonImport{Line: pyImport("."+g.module, names)})
 		all = append(all, names...)
@@ -1081,4 +1175,12 @@ func pySortNames(names []string) []string {
 		return strings.ToLower(out[i]) < strings.ToLower(out[j])
 	})
 	return out
+}
+
+// runtimeNames are names that exist only in a package with the runtime.
+func runtimeNames(v *PythonView, names ...string) []string {
+	if !v.HasRuntime {
+		return nil
+	}
+	return names
 }

@@ -18,6 +18,7 @@ from .errors import (
     ErrorCode,
     is_retryable,
 )
+from .factory import create_auth_client
 from .modes import (
     DEFAULT_MODE,
     MODE_ENV,
@@ -33,6 +34,8 @@ from .modes import (
     mode_from_env,
     mode_options,
 )
+from .real import RealAuthClient
+from ._protocol import RetryPolicy
 from .storage import IAuthTokenStorage
 from .tokens import AuthorizationRequest, AuthResult, AuthToken, IntrospectionResult
 
@@ -59,12 +62,15 @@ __all__ = [
     "JwtAlgorithm",
     "MockModeOptions",
     "ModeOptions",
+    "RealAuthClient",
     "RealModeOptions",
     "RecordModeOptions",
     "ReplayModeOptions",
+    "RetryPolicy",
     "RuntimeMode",
     "SimulationModeOptions",
     "__version__",
+    "create_auth_client",
     "is_retryable",
     "mode_from_env",
     "mode_options",
