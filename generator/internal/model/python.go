@@ -122,7 +122,7 @@ type PythonView struct {
 	// HasRuntime is true when the spec declares every configuration field,
 	// enum value and mode the runtime modules read; a spec that does not
 	// gets the configuration, types and interfaces only.
-	HasRuntime bool
+	HasRuntime  bool
 	Fields      []*PythonField // the config fields
 	Enums       []*PythonEnum
 	Errors      []*PythonError
