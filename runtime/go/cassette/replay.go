@@ -466,6 +466,10 @@ func displayValues(vs []string) string {
 	return strings.Join(out, ", ")
 }
 
+// Retryable reports false: the cassette will not hold the request on a
+// second try either. The runtime reads it to mark the error final.
+func (e *UnmatchedError) Retryable() bool { return false }
+
 // Retryable reports whether a failed exchange in replay mode may succeed
 // when sent again: never for a request the cassette does not hold (an
 // *UnmatchedError), else as oautherr.IsRetryable says, so that a recorded

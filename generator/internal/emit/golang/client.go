@@ -260,7 +260,15 @@ func genNew(f *jen.File, m *model.Model) {
 			jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id("err"))),
 			jen.Id("o").Dot("mode").Op("=").Id("mode"),
 		),
-		jen.If(jen.Id("err").Op(":=").Id("cfg").Dot("Validate").Call(), jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id("err"))),
+		jen.If(jen.Id("err").Op(":=").Id("cfg").Dot("Validate").Call(), jen.Id("err").Op("!=").Nil()).Block(
+			jen.Comment("The typed error every failure is, wrapping the list of problems."),
+			jen.Return(jen.Nil(), jen.Op("&").Id("Error").Values(jen.Dict{
+				jen.Id("Op"):          jen.Lit("configure"),
+				jen.Id("Code"):        jen.Qual(oautherrPath, "CodeInvalidConfig"),
+				jen.Id("Description"): jen.Id("err").Dot("Error").Call(),
+				jen.Id("Err"):         jen.Id("err"),
+			})),
+		),
 		jen.Id("coreCfg").Op(":=").Qual(authcorePath, "Config").Values(coreCfg),
 		jen.Switch(jen.Id("o").Dot("mode")).Block(modeCases(m)...),
 		jen.Return(jen.Nil(), jen.Qual(oautherrPath, "NotImplemented").Call(jen.Lit("mode ").Op("+").String().Parens(jen.Id("o").Dot("mode")))),

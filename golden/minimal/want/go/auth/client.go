@@ -120,7 +120,13 @@ func New(cfg Config, opts ...Option) (Client, error) {
 		o.mode = mode
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		// The typed error every failure is, wrapping the list of problems.
+		return nil, &Error{
+			Code:        oautherr.CodeInvalidConfig,
+			Description: err.Error(),
+			Err:         err,
+			Op:          "configure",
+		}
 	}
 	coreCfg := authcore.Config{
 		AuthMode:         string(cfg.AuthMode),
