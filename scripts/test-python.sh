@@ -2,9 +2,9 @@
 # Builds the generated Python package in out/python and runs its tests
 # with pytest. Needs python3 (3.9 or later) with venv and pip, and go (the
 # client tests start the conformance authorization server); the pinned
-# dependencies (PyYAML, httpx, pytest, hatchling) come from PyPI into a
-# virtual environment in out/python/.venv, reinstalled only when
-# pyproject.toml changes. The wheel and sdist go to out/python/build/dist.
+# dependencies (PyYAML, httpx, PyJWT, cryptography, pytest, hatchling) come
+# from PyPI into a virtual environment in out/python/.venv, reinstalled only
+# when pyproject.toml changes. The wheel and sdist go to out/python/build/dist.
 # Both folders are ignored by git.
 set -euo pipefail
 
@@ -44,7 +44,7 @@ dist = Path(sys.argv[1])
 (sdist,) = dist.glob("*.tar.gz")
 names = zipfile.ZipFile(wheel).namelist()
 module = names[0].split("/")[0]
-for want in ("__init__.py", "py.typed", "config.py", "client.py", "real.py"):
+for want in ("__init__.py", "py.typed", "config.py", "client.py", "real.py", "stores.py"):
     assert f"{module}/{want}" in names, f"{wheel.name} lacks {module}/{want}"
 assert not any("/tests/" in n or n.startswith("tests/") for n in names), names
 members = tarfile.open(sdist).getnames()

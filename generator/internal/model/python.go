@@ -101,11 +101,16 @@ func pythonFiles(m *Model) []File {
 	if v.HasRuntime {
 		files = append(files,
 			File{Path: src + "_protocol.py", Template: "_protocol.py.tmpl"},
+			File{Path: src + "_signing.py", Template: "_signing.py.tmpl"},
+			File{Path: src + "stores.py", Template: "stores.py.tmpl"},
 			File{Path: src + "real.py", Template: "real.py.tmpl"},
 			File{Path: src + "factory.py", Template: "factory.py.tmpl"},
 			File{Path: "tests/conftest.py", Template: "tests/conftest.py.tmpl"},
 			File{Path: "tests/test_real_client.py", Template: "tests/test_real_client.py.tmpl"},
 			File{Path: "tests/test_faults.py", Template: "tests/test_faults.py.tmpl"},
+			File{Path: "tests/test_jwt.py", Template: "tests/test_jwt.py.tmpl"},
+			File{Path: "tests/test_authcode.py", Template: "tests/test_authcode.py.tmpl"},
+			File{Path: "tests/test_storage.py", Template: "tests/test_storage.py.tmpl"},
 		)
 	}
 	for i := range files {
@@ -179,7 +184,9 @@ type PythonRuntime struct {
 var pyRuntimeNeeds = struct{ attrs, methods, authModes, modes []string }{
 	attrs: []string{"auth_mode", "authorization_url", "auto_refresh", "ca_cert_path", "client_auth_method", "client_cert_path", "client_id",
 		"client_key_path", "client_secret", "default_scopes", "discovery", "introspection_url", "max_retries", "refresh_buffer_seconds",
-		"revocation_url", "revoke_on_close", "server_url", "timeout_ms", "token_url", "verify_ssl"},
+		"revocation_url", "revoke_on_close", "server_url", "timeout_ms", "token_url", "verify_ssl",
+		"jwt_signing_key_path", "jwt_algorithm", "jwt_key_id", "jwt_issuer", "jwt_audience", "jwt_lifetime_seconds", "redirect_uri",
+		"token_storage_path", "token_storage_key"},
 	methods:   []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
 	authModes: []string{"client_credentials", "client_credentials_mtls", "jwt_bearer"},
 	modes:     []string{"real"},
@@ -207,7 +214,7 @@ func pythonRuntime(v *PythonView) PythonRuntime {
 	}
 	// Codes the runtime raises whatever the spec declares: a spec without
 	// one gets its plain string, which AuthError accepts too.
-	for _, code := range []string{"invalid_config", "invalid_grant", "invalid_issuer", "invalid_response", "login_required", "network_error", "not_implemented", "server_error", "storage_error", "temporarily_unavailable"} {
+	for _, code := range []string{"access_denied", "invalid_config", "invalid_grant", "invalid_issuer", "invalid_request", "invalid_state", "invalid_response", "login_required", "network_error", "not_implemented", "server_error", "storage_error", "temporarily_unavailable"} {
 		rt.Code[code] = quote(code)
 	}
 	for _, e := range v.Errors {
@@ -741,6 +748,7 @@ func pythonExports(v *PythonView) ([]PythonImport, []string) {
 		{"real", runtimeNames(v, "RealAuthClient")},
 		{"_protocol", runtimeNames(v, "RetryPolicy")},
 		{"storage", []string{"IAuthTokenStorage"}},
+		{"stores", runtimeNames(v, "FileTokenStorage", "MemoryTokenStorage", "token_storage_from_config")},
 		{"tokens", []string{"AuthorizationRequest", "AuthResult", "AuthToken", "IntrospectionResult"}},
 	}
 	var imports []PythonImport

@@ -9,16 +9,19 @@ asyncio.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 import random
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
+from ._signing import CLIENT_ASSERTION_TYPE
 from .enums import ClientAuthMethod
 from .errors import AuthError, ErrorCode
 from .tokens import AuthToken, IntrospectionResult
@@ -65,6 +68,9 @@ class Endpoints:
     authorization: str = ""
     revocation: str = ""
     introspection: str = ""
+    #: Whether the server's metadata promises the iss parameter in
+    #: authorization responses (RFC 9207 section 3).
+    iss_supported: bool = False
 
     def merged(self, discovered: Endpoints) -> Endpoints:
         """These endpoints, each empty one taken from discovered."""
@@ -73,6 +79,7 @@ class Endpoints:
             authorization=self.authorization or discovered.authorization,
             revocation=self.revocation or discovered.revocation,
             introspection=self.introspection or discovered.introspection,
+            iss_supported=discovered.iss_supported,
         )
 
     @property
@@ -137,7 +144,41 @@ def parse_metadata(response: Response, url: str, server_url: str) -> Endpoints:
         authorization=found["authorization_endpoint"],
         revocation=found["revocation_endpoint"],
         introspection=found["introspection_endpoint"],
+        iss_supported=document.get("authorization_response_iss_parameter_supported")
+        is True,
     )
+
+
+def new_code_verifier() -> str:
+    """A PKCE code verifier: 43 characters of 256 random bits (RFC 7636
+    section 4.1)."""
+    return secrets.token_urlsafe(32)
+
+
+def valid_code_verifier(verifier: str) -> bool:
+    """Whether verifier is 43 to 128 unreserved characters (RFC 7636
+    section 4.1)."""
+    return 43 <= len(verifier) <= 128 and all(
+        c.isascii() and (c.isalnum() or c in "-._~") for c in verifier
+    )
+
+
+def code_challenge(verifier: str) -> str:
+    """The S256 code challenge of verifier (RFC 7636 section 4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def authorization_url(endpoint: str, params: Dict[str, str]) -> str:
+    """The authorization endpoint's URL with params added to its query (RFC
+    6749 section 3.1)."""
+    separator = "&" if urlsplit(endpoint).query else "?"
+    return endpoint + separator + urlencode(params, quote_via=quote)
+
+
+def digest(text: str) -> bytes:
+    """The SHA-256 digest of text, under which secrets are looked up."""
+    return hashlib.sha256(text.encode("utf-8")).digest()
 
 
 def _absolute_http(url: str) -> bool:
@@ -156,13 +197,11 @@ def authenticate(
     client_secret: str,
     headers: Dict[str, str],
     form: Dict[str, str],
+    client_assertion: str = "",
 ) -> None:
     """Adds the client authentication of method to a request's headers and
-    form (RFC 6749 section 2.3.1, RFC 8705 section 2).
-
-    Raises:
-        AuthError: not_implemented for private_key_jwt in this version.
-    """
+    form (RFC 6749 section 2.3.1, RFC 7523 section 2.2, RFC 8705 section 2);
+    client_assertion is the signed JWT of private_key_jwt."""
     if method == ClientAuthMethod.CLIENT_SECRET_BASIC:
         # RFC 6749 section 2.3.1: the id and secret are form-urlencoded
         # before they are joined and base64-encoded.
@@ -173,11 +212,9 @@ def authenticate(
         form["client_id"] = client_id
         form["client_secret"] = client_secret
     elif method == ClientAuthMethod.PRIVATE_KEY_JWT:
-        raise AuthError(
-            ErrorCode.NOT_IMPLEMENTED,
-            "client authentication with private_key_jwt is not available yet",
-            retryable=False,
-        )
+        form["client_id"] = client_id
+        form["client_assertion_type"] = CLIENT_ASSERTION_TYPE
+        form["client_assertion"] = client_assertion
     else:
         # none, tls_client_auth and self_signed_tls_client_auth identify the
         # client by client_id; the TLS layer carries the certificate.

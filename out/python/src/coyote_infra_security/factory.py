@@ -12,6 +12,7 @@ from .errors import AuthError, ConfigError, ErrorCode
 from .modes import RuntimeMode, mode_from_env, mode_options
 from .real import RealAuthClient
 from .storage import IAuthTokenStorage
+from .stores import token_storage_from_config
 
 
 def create_auth_client(
@@ -26,7 +27,8 @@ def create_auth_client(
         config: The client configuration; it must be valid.
         mode: The runtime mode, as RuntimeMode or its value; None reads it
             from the MODE environment variable.
-        token_storage: Where the client keeps its tokens besides memory.
+        token_storage: Where the client keeps its tokens besides memory; by
+            default the file of token_storage_path, if set.
         custom_config: The mode's options (see ModeOptions), by name.
 
     Raises:
@@ -41,6 +43,8 @@ def create_auth_client(
     if problems:
         raise ConfigError(problems)
     if chosen == RuntimeMode.REAL:
+        if token_storage is None:
+            token_storage = token_storage_from_config(config)
         return RealAuthClient(config, token_storage=token_storage)
     raise AuthError(
         ErrorCode.NOT_IMPLEMENTED,

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hmac
 import logging
+import secrets
 import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Generator, List, NamedTuple, Optional, Union
+from typing import Any, Callable, Dict, Generator, List, NamedTuple, Optional, Union
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -23,17 +26,23 @@ from ._protocol import (
     Response,
     RetryPolicy,
     authenticate,
+    authorization_url,
+    code_challenge,
     describe,
+    digest,
     error_response,
     metadata_urls,
+    new_code_verifier,
     parse_introspection,
     parse_metadata,
     parse_token_response,
     refresh_at,
+    valid_code_verifier,
 )
+from ._signing import JWT_BEARER_GRANT, Signer
 from .client import IAuthClient
 from .config import AuthClientConfig
-from .enums import AuthMode
+from .enums import AuthMode, ClientAuthMethod
 from .errors import AuthError, ErrorCode
 from .storage import IAuthTokenStorage
 from .tokens import AuthorizationRequest, AuthResult, AuthToken, IntrospectionResult
@@ -62,6 +71,22 @@ class _Entry(NamedTuple):
 #: with its result).
 _Step = Union[Request, float, _Storage]
 _Steps = Generator[_Step, Any, Any]
+
+
+class _Pending(NamedTuple):
+    """An authorization request awaiting its response."""
+
+    state: str
+    code_verifier: str
+    redirect_uri: str
+    expires: float
+
+
+#: How long an authorization request waits for its response, in seconds.
+AUTHORIZATION_LIFETIME = 600.0
+#: The most authorization requests that wait at once; starting another
+#: forgets the oldest.
+MAX_PENDING = 100
 
 
 class RealAuthClient(IAuthClient):
@@ -110,6 +135,18 @@ class RealAuthClient(IAuthClient):
         self._timeout = config.timeout_ms / 1000
         self._discovery = config.discovery
         self._revoke_on_close = config.revoke_on_close
+        self._jwt_key_path = config.jwt_signing_key_path
+        self._jwt_algorithm = str(config.jwt_algorithm)
+        self._jwt_key_id = config.jwt_key_id
+        self._jwt_issuer = config.jwt_issuer
+        self._jwt_audience = config.jwt_audience
+        self._jwt_lifetime = config.jwt_lifetime_seconds
+        self._signer: Optional[Signer] = None
+        self._redirect_uri = config.redirect_uri
+        # The authorization requests awaiting their response, by the digest
+        # of their state, and the digests of the codes sent.
+        self._pending: Dict[bytes, _Pending] = {}
+        self._used_codes: Dict[bytes, float] = {}
         self._configured = Endpoints(
             token=config.token_url,
             authorization=config.authorization_url,
@@ -174,14 +211,14 @@ class RealAuthClient(IAuthClient):
         redirect_uri: Optional[str] = None,
         scopes: Optional[List[str]] = None,
     ) -> AuthorizationRequest:
-        raise _not_implemented("the authorization code flow")
+        return self._run(self._start(redirect_uri, scopes))
 
     async def start_authorization_code_flow_async(
         self,
         redirect_uri: Optional[str] = None,
         scopes: Optional[List[str]] = None,
     ) -> AuthorizationRequest:
-        raise _not_implemented("the authorization code flow")
+        return await self._run_async(self._start(redirect_uri, scopes))
 
     def authenticate_authorization_code(
         self,
@@ -189,7 +226,8 @@ class RealAuthClient(IAuthClient):
         redirect_uri: Optional[str] = None,
         code_verifier: Optional[str] = None,
     ) -> AuthResult:
-        return AuthResult.failed(_not_implemented("the authorization code flow"))
+        steps = self._code_grant(authorization_code, redirect_uri, code_verifier)
+        return self._outcome(self._authenticate(steps))
 
     async def authenticate_authorization_code_async(
         self,
@@ -197,33 +235,37 @@ class RealAuthClient(IAuthClient):
         redirect_uri: Optional[str] = None,
         code_verifier: Optional[str] = None,
     ) -> AuthResult:
-        return AuthResult.failed(_not_implemented("the authorization code flow"))
+        steps = self._code_grant(authorization_code, redirect_uri, code_verifier)
+        return await self._outcome_async(self._authenticate(steps))
 
     def complete_authorization_code_flow(
         self,
         callback_url: str,
     ) -> AuthResult:
-        return AuthResult.failed(_not_implemented("the authorization code flow"))
+        return self._outcome(self._authenticate(self._complete(callback_url)))
 
     async def complete_authorization_code_flow_async(
         self,
         callback_url: str,
     ) -> AuthResult:
-        return AuthResult.failed(_not_implemented("the authorization code flow"))
+        return await self._outcome_async(
+            self._authenticate(self._complete(callback_url))
+        )
 
     def authenticate_jwt_bearer(
         self,
         subject: Optional[str] = None,
         scopes: Optional[List[str]] = None,
     ) -> AuthResult:
-        return AuthResult.failed(_not_implemented("the JWT bearer grant"))
+        return self._outcome(self._authenticate(self._jwt_grant(subject, scopes)))
 
     async def authenticate_jwt_bearer_async(
         self,
         subject: Optional[str] = None,
         scopes: Optional[List[str]] = None,
     ) -> AuthResult:
-        return AuthResult.failed(_not_implemented("the JWT bearer grant"))
+        steps = self._authenticate(self._jwt_grant(subject, scopes))
+        return await self._outcome_async(steps)
 
     def refresh_token(
         self,
@@ -386,6 +428,201 @@ class RealAuthClient(IAuthClient):
         token = yield from self._token_request(form, requested)
         return token
 
+    def _jwt_grant(self, subject: Optional[str], scopes: Optional[List[str]]) -> _Steps:
+        """The JWT bearer grant (RFC 7523 section 2.1) with an assertion the
+        client signs for subject (the client id when empty), issued by
+        jwt_issuer."""
+        requested = list(scopes or self._default_scopes)
+        signer = self._get_signer()
+        issuer = self._jwt_issuer
+        if not issuer:
+            raise AuthError(
+                ErrorCode.INVALID_CONFIG,
+                "the JWT bearer grant needs jwt_issuer",
+                retryable=False,
+            )
+        form = {"grant_type": JWT_BEARER_GRANT}
+        if requested:
+            form["scope"] = " ".join(requested)
+
+        def assertion(audience: str) -> Dict[str, str]:
+            return {
+                "assertion": signer.sign(issuer, subject or self._client_id, audience)
+            }
+
+        token = yield from self._token_request(form, requested, assertion)
+        return token
+
+    def _start(
+        self, redirect_uri: Optional[str], scopes: Optional[List[str]]
+    ) -> _Steps:
+        """The authorization request (RFC 6749 section 4.1.1) with a one-time
+        state and a PKCE S256 challenge (RFC 7636), remembered until its
+        response comes back."""
+        redirect_uri = redirect_uri or self._redirect_uri
+        if not redirect_uri:
+            raise AuthError(
+                ErrorCode.INVALID_CONFIG,
+                "no redirect_uri: set redirect_uri or pass one",
+                retryable=False,
+            )
+        endpoints = yield from self._resolve()
+        endpoint = _need(endpoints.authorization, "authorization", "authorization_url")
+        requested = list(self._default_scopes if scopes is None else scopes)
+        state = secrets.token_urlsafe(32)
+        verifier = new_code_verifier()
+        params = {
+            "response_type": "code",
+            "client_id": self._client_id,
+            "redirect_uri": redirect_uri,
+        }
+        if requested:
+            params["scope"] = " ".join(requested)
+        params["state"] = state
+        params["code_challenge"] = code_challenge(verifier)
+        params["code_challenge_method"] = "S256"
+        now = time.time()
+        with self._lock:
+            self._prune(now)
+            if len(self._pending) >= MAX_PENDING:
+                del self._pending[next(iter(self._pending))]
+            self._pending[digest(state)] = _Pending(
+                state, verifier, redirect_uri, now + AUTHORIZATION_LIFETIME
+            )
+        return AuthorizationRequest(
+            authorization_url(endpoint, params), verifier, state
+        )
+
+    def _complete(self, callback_url: str) -> _Steps:
+        """Checks the authorization response at callback_url (RFC 6749
+        section 4.1.2, RFC 9207) and exchanges its code."""
+        params = parse_qs(urlsplit(callback_url).query, keep_blank_values=True)
+        state = _single(params, "state")
+        if not state:
+            raise _response_error(
+                ErrorCode.INVALID_STATE, "the authorization response has no state"
+            )
+        with self._lock:
+            self._prune(time.time())
+            pending = self._pending.get(digest(state))
+            if pending is None or not hmac.compare_digest(
+                pending.state.encode(), state.encode()
+            ):
+                raise _response_error(
+                    ErrorCode.INVALID_STATE,
+                    "the state of the authorization response matches no pending "
+                    "request: it is forged, replayed or expired",
+                )
+            del self._pending[digest(state)]  # one-time
+        endpoints = yield from self._resolve()
+        issuers = params.get("iss")
+        if issuers is not None:
+            if len(issuers) != 1 or issuers[0] not in (
+                self._server_url,
+                self._server_url.rstrip("/"),
+            ):
+                raise _response_error(
+                    ErrorCode.INVALID_ISSUER,
+                    "the iss of the authorization response is not the server "
+                    f"{self._server_url!r} (RFC 9207 section 2.4)",
+                )
+        elif endpoints.iss_supported:
+            raise _response_error(
+                ErrorCode.INVALID_ISSUER,
+                "the authorization response has no iss parameter, which the "
+                "server promised (RFC 9207 section 2.4)",
+            )
+        error = _single(params, "error")
+        if error:
+            raise AuthError(
+                error,
+                _single(params, "error_description") or None,
+                uri=_single(params, "error_uri") or None,
+                retryable=False,
+            )
+        code = _single(params, "code")
+        if not code:
+            raise _response_error(
+                ErrorCode.INVALID_RESPONSE,
+                "the authorization response has neither code nor error",
+            )
+        token = yield from self._exchange_code(
+            code, pending.redirect_uri, pending.code_verifier
+        )
+        return token
+
+    def _code_grant(
+        self, code: str, redirect_uri: Optional[str], code_verifier: Optional[str]
+    ) -> _Steps:
+        """The access token request of RFC 6749 section 4.1.3; redirect_uri
+        and code_verifier default to those of the pending request the
+        verifier belongs to, then to the configured redirect_uri."""
+        if code_verifier:
+            with self._lock:
+                for key, pending in list(self._pending.items()):
+                    if hmac.compare_digest(
+                        pending.code_verifier.encode(), code_verifier.encode()
+                    ):
+                        del self._pending[key]
+                        redirect_uri = redirect_uri or pending.redirect_uri
+        token = yield from self._exchange_code(
+            code, redirect_uri or self._redirect_uri, code_verifier or ""
+        )
+        return token
+
+    def _exchange_code(
+        self, code: str, redirect_uri: str, code_verifier: str
+    ) -> _Steps:
+        """Trades code at the token endpoint, once: the code is marked used
+        before it is sent, and the request is not retried."""
+        if not code:
+            raise AuthError(
+                ErrorCode.INVALID_REQUEST,
+                "the authorization code is empty",
+                retryable=False,
+            )
+        if not redirect_uri:
+            raise AuthError(
+                ErrorCode.INVALID_REQUEST,
+                "no redirect_uri: give the one of the authorization request",
+                retryable=False,
+            )
+        if code_verifier and not valid_code_verifier(code_verifier):
+            raise AuthError(
+                ErrorCode.INVALID_REQUEST,
+                "the code_verifier is not 43 to 128 unreserved characters "
+                "(RFC 7636 section 4.1)",
+                retryable=False,
+            )
+        now = time.time()
+        with self._lock:
+            self._prune(now)
+            if digest(code) in self._used_codes:
+                raise AuthError(
+                    ErrorCode.INVALID_GRANT,
+                    "the authorization code was sent before; a code is used once "
+                    "(RFC 6749 section 4.1.2)",
+                    retryable=False,
+                )
+            self._used_codes[digest(code)] = now + AUTHORIZATION_LIFETIME
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+        }
+        if code_verifier:
+            form["code_verifier"] = code_verifier
+        token = yield from self._token_request(form, [], retry=False)
+        return token
+
+    def _prune(self, now: float) -> None:
+        """Forgets expired authorization requests and used codes; the lock
+        must be held."""
+        for key in [k for k, p in self._pending.items() if p.expires <= now]:
+            del self._pending[key]
+        for key in [k for k, t in self._used_codes.items() if t <= now]:
+            del self._used_codes[key]
+
     def _refresh_grant(self, refresh_token: Optional[str]) -> _Steps:
         if not refresh_token:
             entry = self._entry
@@ -402,18 +639,62 @@ class RealAuthClient(IAuthClient):
         token = yield from self._token_request(form, scopes)
         return token
 
-    def _token_request(self, form: Dict[str, str], requested: List[str]) -> _Steps:
+    def _token_request(
+        self,
+        form: Dict[str, str],
+        requested: List[str],
+        signed: Optional[Callable[[str], Dict[str, str]]] = None,
+        retry: bool = True,
+    ) -> _Steps:
+        """Posts a grant to the token endpoint; signed adds the members that
+        carry a JWT for an audience, signed anew for every attempt."""
         endpoints = yield from self._resolve()
         url = _need(endpoints.token, "token", "token_url")
-        headers = {"Accept": "application/json"}
-        authenticate(
-            self._auth_method, self._client_id, self._client_secret, headers, form
-        )
-        request = Request("POST", url, headers, form)
+
+        def request() -> Request:
+            fields = dict(form)
+            if signed is not None:
+                fields.update(signed(self._jwt_audience or url))
+            return self._authenticated(url, endpoints, fields)
+
         token = yield from self._exchange(
-            request, lambda r: parse_token_response(r, requested)
+            request, lambda r: parse_token_response(r, requested), retry=retry
         )
         return token
+
+    def _authenticated(
+        self, url: str, endpoints: Endpoints, form: Dict[str, str]
+    ) -> Request:
+        """A POST of form to url with the client's authentication; a
+        private_key_jwt assertion is signed for jwt_audience or the token
+        endpoint."""
+        headers = {"Accept": "application/json"}
+        assertion = ""
+        if self._auth_method == ClientAuthMethod.PRIVATE_KEY_JWT:
+            audience = self._jwt_audience or endpoints.token or url
+            assertion = self._get_signer().sign(
+                self._client_id, self._client_id, audience
+            )
+        authenticate(
+            self._auth_method,
+            self._client_id,
+            self._client_secret,
+            headers,
+            form,
+            assertion,
+        )
+        return Request("POST", url, headers, form)
+
+    def _get_signer(self) -> Signer:
+        """The signer of the configured key, loaded on first use."""
+        if self._signer is None:
+            self._signer = Signer(
+                self._jwt_key_path,
+                self._jwt_algorithm,
+                self._jwt_key_id,
+                self._jwt_lifetime,
+            )
+        return self._signer
 
     def _authenticate(self, grant: _Steps) -> _Steps:
         """Runs a grant and caches and stores its token."""
@@ -478,7 +759,8 @@ class RealAuthClient(IAuthClient):
             token = yield from self._authenticate(self._cc_grant(None))
             return token
         if self._auth_mode == AuthMode.JWT_BEARER:
-            raise _not_implemented("the JWT bearer grant")
+            token = yield from self._authenticate(self._jwt_grant(None, None))
+            return token
         raise AuthError(
             ErrorCode.LOGIN_REQUIRED,
             "no token: run the authorization code flow first",
@@ -497,11 +779,9 @@ class RealAuthClient(IAuthClient):
         form = {"token": token}
         if hint:
             form["token_type_hint"] = hint
-        headers: Dict[str, str] = {}
-        authenticate(
-            self._auth_method, self._client_id, self._client_secret, headers, form
+        yield from self._exchange(
+            lambda: self._authenticated(url, endpoints, dict(form)), _revoked
         )
-        yield from self._exchange(Request("POST", url, headers, form), _revoked)
         if entry is not None and token in (
             entry.token.access_token,
             entry.token.refresh_token,
@@ -518,12 +798,10 @@ class RealAuthClient(IAuthClient):
         endpoints = yield from self._resolve()
         url = _need(endpoints.introspection, "introspection", "introspection_url")
         form = {"token": token}
-        headers = {"Accept": "application/json"}
-        authenticate(
-            self._auth_method, self._client_id, self._client_secret, headers, form
+        result = yield from self._exchange(
+            lambda: self._authenticated(url, endpoints, dict(form)),
+            parse_introspection,
         )
-        request = Request("POST", url, headers, form)
-        result = yield from self._exchange(request, parse_introspection)
         return result
 
     def _test_connection(self) -> _Steps:
@@ -571,14 +849,21 @@ class RealAuthClient(IAuthClient):
         self._endpoints = endpoints
         return endpoints
 
-    def _exchange(self, request: Request, parse: Any, retry: bool = True) -> _Steps:
-        """Sends request and parses its response, retrying transient
-        failures as the retry policy says."""
+    def _exchange(
+        self,
+        request: Union[Request, Callable[[], Request]],
+        parse: Any,
+        retry: bool = True,
+    ) -> _Steps:
+        """Sends request, or the one request() builds for each attempt, and
+        parses its response, retrying transient failures as the retry policy
+        says."""
         attempt = 0
         while True:
             attempt += 1
+            current = request if isinstance(request, Request) else request()
             try:
-                response = yield request
+                response = yield current
                 return parse(response)
             except AuthError as error:
                 wait = self._retry.delay(attempt, error) if retry else None
@@ -586,8 +871,8 @@ class RealAuthClient(IAuthClient):
                     raise
                 _log.info(
                     "%s %s failed (%s), retry %d of %d in %.2fs",
-                    request.method,
-                    request.url,
+                    current.method,
+                    current.url,
                     error.code,
                     attempt,
                     self._retry.max_retries,
@@ -775,12 +1060,14 @@ def _revoked(response: Response) -> bool:
     return True
 
 
-def _not_implemented(what: str) -> AuthError:
-    return AuthError(
-        ErrorCode.NOT_IMPLEMENTED,
-        f"{what} is not available in this version",
-        retryable=False,
-    )
+def _single(params: Dict[str, List[str]], name: str) -> str:
+    """The value of a query parameter; empty when absent or repeated."""
+    values = params.get(name) or []
+    return values[0] if len(values) == 1 else ""
+
+
+def _response_error(code: str, description: str) -> AuthError:
+    return AuthError(code, description, retryable=False)
 
 
 def _network_error(request: Request, error: httpx.HTTPError) -> AuthError:

@@ -17,7 +17,12 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import httpx
 import pytest
 
-from coyote_infra_security import AuthClientConfig, RealAuthClient, RetryPolicy
+from coyote_infra_security import (
+    AuthClientConfig,
+    IAuthTokenStorage,
+    RealAuthClient,
+    RetryPolicy,
+)
 
 #: The environment variable naming the conformance server's command; by
 #: default it is `go run` in the repository this package was generated in.
@@ -41,19 +46,24 @@ def _authserver_command() -> Optional[List[str]]:
 
 
 @pytest.fixture(scope="session")
-def authserver() -> Iterator[str]:
-    """The URL of a running conformance authorization server."""
+def _authserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str, Path]]:
+    """A running conformance authorization server: its URL and the folder
+    of its PEM test keys."""
     command = _authserver_command()
     if command is None:
         pytest.skip(f"no authorization server: set {AUTHSERVER_ENV}")
+    keys = tmp_path_factory.mktemp("keys")
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        command + ["-keys-dir", str(keys)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert process.stdout is not None
         url = process.stdout.readline().strip()
         assert url.startswith("http://"), f"{command} printed {url!r}"
-        yield url
+        yield url, keys
     finally:
         process.terminate()
         try:
@@ -61,6 +71,19 @@ def authserver() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def authserver(_authserver: Tuple[str, Path]) -> str:
+    """The URL of a running conformance authorization server."""
+    return _authserver[0]
+
+
+@pytest.fixture(scope="session")
+def keys(_authserver: Tuple[str, Path]) -> Path:
+    """The folder of the server's PEM test keys: rsa-pkcs1.pem,
+    rsa-pkcs8.pem, ec-sec1.pem, ec-pkcs8.pem and untrusted-ec-pkcs8.pem."""
+    return _authserver[1]
 
 
 Reply = Tuple[int, Dict[str, str], bytes]
@@ -171,10 +194,12 @@ def counted_client(
     config: AuthClientConfig,
     counter: Counter,
     retry_policy: Optional[RetryPolicy] = None,
+    token_storage: Optional[IAuthTokenStorage] = None,
 ) -> RealAuthClient:
     """A RealAuthClient whose httpx clients count their requests."""
     return RealAuthClient(
         config,
+        token_storage=token_storage,
         http_client=httpx.Client(event_hooks={"request": [counter.hook]}),
         async_http_client=httpx.AsyncClient(
             event_hooks={"request": [counter.async_hook]}

@@ -37,6 +37,7 @@ from .modes import (
 from .real import RealAuthClient
 from ._protocol import RetryPolicy
 from .storage import IAuthTokenStorage
+from .stores import FileTokenStorage, MemoryTokenStorage, token_storage_from_config
 from .tokens import AuthorizationRequest, AuthResult, AuthToken, IntrospectionResult
 
 __version__ = "0.1.0"
@@ -56,10 +57,12 @@ __all__ = [
     "ConfigError",
     "DebugModeOptions",
     "ErrorCode",
+    "FileTokenStorage",
     "IAuthClient",
     "IAuthTokenStorage",
     "IntrospectionResult",
     "JwtAlgorithm",
+    "MemoryTokenStorage",
     "MockModeOptions",
     "ModeOptions",
     "RealAuthClient",
@@ -74,4 +77,5 @@ __all__ = [
     "is_retryable",
     "mode_from_env",
     "mode_options",
+    "token_storage_from_config",
 ]
