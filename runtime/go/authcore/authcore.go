@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/coyotesense/coyotegen/runtime/go/authcode"
+	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/discovery"
 	"github.com/coyotesense/coyotegen/runtime/go/introspection"
 	"github.com/coyotesense/coyotegen/runtime/go/jwtbearer"
@@ -115,6 +116,11 @@ type Config struct {
 	// client sends: the runtime modes record, replay, trace or simulate
 	// the exchanges there, below the flows and above TLS.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// Clock, when set, replaces the system clock for token expiry, the
+	// refresh buffer, retry waits and request timeouts: the simulation
+	// mode puts its virtual clock here (simulation.Server.Clock). Nil
+	// means the system clock.
+	Clock clock.Clock
 }
 
 // AuthorizationRequest is the start of an authorization code flow.
@@ -213,7 +219,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ServerURL != "" && cfg.Discovery {
 		c.disc = &discovery.Cache{ServerURL: cfg.ServerURL, HTTPClient: c.http}
 	}
-	c.retry = retry.Policy{MaxRetries: cfg.MaxRetries, Retryable: cfg.Retryable}
+	c.retry = retry.Policy{MaxRetries: cfg.MaxRetries, Retryable: cfg.Retryable, Clock: cfg.Clock}
 	storage := cfg.Storage
 	if storage == nil && cfg.TokenStoragePath != "" {
 		var key []byte
@@ -238,6 +244,7 @@ func New(cfg Config) (*Client, error) {
 		RequestTimeout: cfg.Timeout,
 		Retry:          c.retry,
 		Storage:        storage,
+		Clock:          cfg.Clock,
 	}
 	if storage != nil {
 		tc.StorageKey = strings.Join([]string{c.mode, cfg.ClientID, cfg.ServerURL, cfg.TokenURL, strings.Join(cfg.Scopes, " ")}, "|")
@@ -296,6 +303,7 @@ func (c *Client) servers(ctx context.Context, op string) (*servers, error) {
 		SigningKey:        c.key,
 		AssertionAudience: c.cfg.JWTAudience,
 		AssertionLifetime: c.cfg.JWTLifetime,
+		Clock:             c.cfg.Clock,
 	}}
 	if c.mode == ModeAuthorizationCode || c.mode == ModeAuthorizationCodePKCE {
 		fc := authcode.Config{

@@ -166,6 +166,10 @@ func WithTimeout(parent context.Context, c Clock, d time.Duration) (context.Cont
 	}
 	inner, cancel := context.WithCancelCause(parent)
 	ctx := &timeoutContext{Context: inner}
+	if d <= 0 {
+		cancel(context.DeadlineExceeded)
+		return ctx, func() { cancel(context.Canceled) }
+	}
 	timer := c.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
 	return ctx, func() {
 		timer.Stop()

@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 )
 
@@ -52,6 +53,9 @@ type Policy struct {
 	// oautherr.IsRetryable, which is true for the network errors, 5xx and
 	// 429 responses and retryable OAuth codes that tokenendpoint reports.
 	Retryable func(error) bool
+	// Clock is the clock on which Do waits between attempts. Nil means
+	// the system clock; a clock.Virtual makes the waits virtual.
+	Clock clock.Clock
 }
 
 // Validate reports the first problem with p, or nil.
@@ -152,7 +156,9 @@ func RetryAfter(err error) time.Duration {
 //
 // Do is bounded by ctx: it stops waiting when ctx ends, and when ctx has a
 // deadline that comes before the next attempt would start it returns the
-// last error at once instead of waiting in vain. attempt receives ctx and
+// last error at once instead of waiting in vain. (On a Clock other than
+// the system's, a deadline, which is a system time, cannot be compared
+// with the wait, and only ctx's end stops it.) attempt receives ctx and
 // should honour it.
 func Do[T any](ctx context.Context, p Policy, attempt func(context.Context) (T, error)) (T, error) {
 	for n := 1; ; n++ {
@@ -164,10 +170,10 @@ func Do[T any](ctx context.Context, p Policy, attempt func(context.Context) (T, 
 		if !ok {
 			return v, err
 		}
-		if deadline, has := ctx.Deadline(); has && time.Until(deadline) < d {
+		if deadline, has := ctx.Deadline(); has && clock.IsReal(p.Clock) && time.Until(deadline) < d {
 			return v, err
 		}
-		if !Sleep(ctx, d) {
+		if !clock.SleepContext(ctx, p.Clock, d) {
 			return v, err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 	"github.com/coyotesense/coyotegen/runtime/go/retry"
 )
@@ -207,4 +208,40 @@ func TestSleep(t *testing.T) {
 			t.Error("Sleep with an ended context reported a full wait")
 		}
 	})
+}
+
+func TestDoWaitsOnTheVirtualClock(t *testing.T) {
+	v := clock.NewVirtual(time.Time{})
+	slow := &oautherr.Error{Code: oautherr.CodeTemporarilyUnavailable, StatusCode: 503, Retryable: true, RetryAfter: 30 * time.Second}
+	var at []time.Time
+	attempt := func(context.Context) (string, error) {
+		at = append(at, v.Now())
+		if len(at) < 3 {
+			return "", slow
+		}
+		return "ok", nil
+	}
+	// A real deadline much shorter than the virtual waits does not cut
+	// them short: it cannot be compared with virtual time.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error)
+	go func() {
+		_, err := retry.Do(ctx, retry.Policy{MaxRetries: 3, Clock: v}, attempt)
+		done <- err
+	}()
+	for range 2 {
+		if err := v.BlockUntil(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		v.AdvanceToNext()
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap != 30*time.Second {
+			t.Errorf("virtual wait before retry %d = %v, want the 30s Retry-After", i, gap)
+		}
+	}
 }

@@ -14,6 +14,10 @@
 // stops while the machine sleeps. A token can therefore look valid for a
 // while after a resume; callers that receive an invalid_token response
 // should call [Cache.Invalidate].
+//
+// [Cache.Clock] replaces the system clock for the timers and the expiry
+// computations, so that tests and the simulation mode drive a token
+// through its lifetime on a [clock.Virtual]; Load never reads it.
 package tokencache
 
 import (
@@ -22,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/token"
 )
 
@@ -71,6 +76,10 @@ type Cache struct {
 	// still used for a while before it is replaced. Set it before the
 	// first Store.
 	RefreshBuffer time.Duration
+	// Clock measures the tokens' remaining lifetimes and runs the timers
+	// that move their status along. Nil means the system clock. Set it
+	// before the first Store.
+	Clock clock.Clock
 
 	current atomic.Pointer[entry]
 }
@@ -79,12 +88,13 @@ type Cache struct {
 // cache, so a timer that fires after its token was replaced cannot change
 // the status of the replacement.
 type entry struct {
-	tok    *token.Token
-	status atomic.Uint32
+	tok     *token.Token
+	status  atomic.Uint32
+	stopped bool   // guarded by mu; next to status, to keep entries small
+	cache   *Cache // for its Clock
 
-	mu      sync.Mutex // guards timer and stopped; never taken by Load
-	timer   *time.Timer
-	stopped bool
+	mu    sync.Mutex // guards timer and stopped; never taken by Load
+	timer clock.Timer
 }
 
 // Load returns the cached token and its status. The token is nil when the
@@ -116,15 +126,15 @@ func (c *Cache) Store(t *token.Token) {
 		c.Clear()
 		return
 	}
-	e := &entry{tok: t}
+	e := &entry{tok: t, cache: c}
 	if t.ExpiresAt.IsZero() {
 		e.status.Store(uint32(Fresh))
-	} else if lifetime := time.Until(t.ExpiresAt); lifetime <= 0 {
+	} else if lifetime := clock.Until(c.Clock, t.ExpiresAt); lifetime <= 0 {
 		e.status.Store(uint32(Expired))
 	} else {
 		e.status.Store(uint32(Fresh))
 		e.mu.Lock()
-		e.timer = time.AfterFunc(lifetime-refreshBuffer(lifetime, c.RefreshBuffer), e.advance)
+		e.timer = clock.AfterFunc(c.Clock, lifetime-refreshBuffer(lifetime, c.RefreshBuffer), e.advance)
 		e.mu.Unlock()
 	}
 	c.current.Swap(e).stop()
@@ -158,7 +168,7 @@ func (e *entry) advance() {
 	if e.stopped {
 		return
 	}
-	if left := time.Until(e.tok.ExpiresAt); left > 0 && e.status.CompareAndSwap(uint32(Fresh), uint32(RefreshDue)) {
+	if left := clock.Until(e.cache.Clock, e.tok.ExpiresAt); left > 0 && e.status.CompareAndSwap(uint32(Fresh), uint32(RefreshDue)) {
 		e.timer.Reset(left)
 		return
 	}

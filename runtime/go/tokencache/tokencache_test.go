@@ -6,6 +6,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/token"
 	"github.com/coyotesense/coyotegen/runtime/go/tokencache"
 )
@@ -239,4 +240,48 @@ func BenchmarkLoadParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestLifecycleOnVirtualClock(t *testing.T) {
+	v := clock.NewVirtual(time.Time{})
+	c := tokencache.Cache{RefreshBuffer: 5 * time.Minute, Clock: v}
+	tok := &token.Token{AccessToken: "a", ExpiresAt: v.Now().Add(time.Hour)}
+	c.Store(tok)
+	wantLoad(t, &c, tok, tokencache.Fresh)
+
+	v.Advance(55*time.Minute - time.Nanosecond)
+	wantLoad(t, &c, tok, tokencache.Fresh)
+	v.Advance(time.Nanosecond) // the timer runs within Advance
+	wantLoad(t, &c, tok, tokencache.RefreshDue)
+	v.Advance(5*time.Minute - time.Nanosecond)
+	wantLoad(t, &c, tok, tokencache.RefreshDue)
+	v.Advance(time.Nanosecond)
+	wantLoad(t, &c, tok, tokencache.Expired)
+	if n := v.Pending(); n != 0 {
+		t.Errorf("%d timers pending after expiry", n)
+	}
+
+	// Expiry is judged by the virtual clock, not the system clock.
+	ahead := clock.NewVirtual(time.Now().Add(48 * time.Hour))
+	d := tokencache.Cache{Clock: ahead}
+	validBySystemClock := &token.Token{AccessToken: "b", ExpiresAt: time.Now().Add(time.Hour)}
+	d.Store(validBySystemClock)
+	wantLoad(t, &d, validBySystemClock, tokencache.Expired)
+}
+
+func TestReplacedTokenTimerIsStoppedOnVirtualClock(t *testing.T) {
+	v := clock.NewVirtual(time.Time{})
+	c := tokencache.Cache{RefreshBuffer: time.Minute, Clock: v}
+	c.Store(&token.Token{AccessToken: "first", ExpiresAt: v.Now().Add(time.Hour)})
+	second := &token.Token{AccessToken: "second", ExpiresAt: v.Now().Add(2 * time.Hour)}
+	c.Store(second)
+	if n := v.Pending(); n != 1 {
+		t.Fatalf("%d timers pending, want 1: the replaced token's timer was not stopped", n)
+	}
+	v.Advance(90 * time.Minute)
+	wantLoad(t, &c, second, tokencache.Fresh)
+	c.Clear()
+	if n := v.Pending(); n != 0 {
+		t.Errorf("%d timers pending after Clear", n)
+	}
 }

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/coyotesense/coyotegen/runtime/go/clientauth"
+	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/keys"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 	"github.com/coyotesense/coyotegen/runtime/go/secret"
@@ -163,6 +164,13 @@ type Endpoint struct {
 	// oautherr.DefaultClassifier. HTTP 5xx and 429 responses are retryable
 	// whatever the code.
 	Classify oautherr.Classifier
+	// Clock dates the requests: a token's ExpiresAt is the send time plus
+	// expires_in, and a Retry-After date is measured from the receive
+	// time. Nil means the system clock; a token source on a virtual clock
+	// (tokenrefresh.Config.Clock) needs the same clock here. Client
+	// assertions are always dated by the system clock, which the server
+	// checks them against.
+	Clock clock.Clock
 }
 
 // Validate reports the first configuration error in e, or nil.
@@ -236,7 +244,7 @@ func (e *Endpoint) send(ctx context.Context, op, target string, params url.Value
 		return nil, nil, time.Time{}, &oautherr.Error{Op: op, Code: oautherr.CodeInvalidConfig, Description: "cannot build the request", Err: err}
 	}
 
-	sent := time.Now()
+	sent := clock.Now(e.Clock)
 	resp, err := e.httpClient().Do(req)
 	if err != nil {
 		return nil, nil, sent, transportError(ctx, op, err)
@@ -430,7 +438,7 @@ func parseExpiresIn(raw json.RawMessage) (lifetime time.Duration, ok bool, err e
 // "server_error" for 5xx, "temporarily_unavailable" for 429 and
 // "invalid_response" otherwise.
 func (e *Endpoint) errorResponse(op string, resp *http.Response, body []byte) *oautherr.Error {
-	now := time.Now()
+	now := clock.Now(e.Clock)
 	oerr := &oautherr.Error{
 		Op:         op,
 		StatusCode: resp.StatusCode,
@@ -514,11 +522,18 @@ func transportError(ctx context.Context, op string, err error) *oautherr.Error {
 			Err:         err,
 		}
 	}
+	// A transport that knows its failure is final (a replay cassette
+	// without the request) says so; other network failures may pass.
+	retryable := true
+	var final interface{ Retryable() bool }
+	if errors.As(err, &final) {
+		retryable = final.Retryable()
+	}
 	return &oautherr.Error{
 		Op:          op,
 		Code:        oautherr.CodeNetworkError,
 		Description: "token request failed",
-		Retryable:   true,
+		Retryable:   retryable,
 		Err:         err,
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 	"github.com/coyotesense/coyotegen/runtime/go/token"
 	"github.com/coyotesense/coyotegen/runtime/go/tokenendpoint"
@@ -511,5 +512,29 @@ func TestAuthMethod(t *testing.T) {
 	var zero tokenendpoint.AuthMethod
 	if zero != tokenendpoint.ClientSecretBasic {
 		t.Error("zero AuthMethod is not ClientSecretBasic")
+	}
+}
+
+func TestExchangeDatesByTheEndpointClock(t *testing.T) {
+	vc := clock.NewVirtual(time.Time{})
+	date := vc.Now().Add(90 * time.Second).Format(http.TimeFormat)
+	e := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.FormValue("scope") == "fail" {
+			respond(503, `{"error":"temporarily_unavailable"}`, "Retry-After", date)(w, r)
+			return
+		}
+		respond(200, `{"access_token":"a","token_type":"Bearer","expires_in":600}`)(w, r)
+	})
+	e.Clock = vc
+	tok, err := exchange(t, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := vc.Now().Add(10 * time.Minute); !tok.ExpiresAt.Equal(want) {
+		t.Errorf("ExpiresAt = %v, want %v on the endpoint's clock", tok.ExpiresAt, want)
+	}
+	_, err = e.Exchange(context.Background(), op, url.Values{"grant_type": {"client_credentials"}, "scope": {"fail"}})
+	if oerr := wantError(t, err, oautherr.CodeTemporarilyUnavailable); oerr.RetryAfter != 90*time.Second {
+		t.Errorf("Retry-After date read as %v from the endpoint's clock, want 90s", oerr.RetryAfter)
 	}
 }

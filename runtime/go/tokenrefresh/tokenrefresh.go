@@ -28,6 +28,11 @@
 //     new token is saved before it is served. A rotated refresh token
 //     (RFC 6749 Section 6, RFC 9700 Section 4.14) therefore reaches
 //     storage before it can be sent to the server.
+//
+// Config.Clock puts all of this on another clock than the system's: with a
+// [clock.Virtual], the refresh buffer, expiry, backoff delays, Retry-After
+// waits and request timeouts elapse when a test advances the clock (the
+// simulation mode, package simulation).
 package tokenrefresh
 
 import (
@@ -38,6 +43,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 	"github.com/coyotesense/coyotegen/runtime/go/retry"
 	"github.com/coyotesense/coyotegen/runtime/go/secret"
@@ -107,6 +113,12 @@ type Config struct {
 	// StorageKey is the key under which Storage keeps the token, such as
 	// the client id and flow. It is required with Storage.
 	StorageKey string
+	// Clock judges expiry and times the refresh buffer, the waits between
+	// attempts and the RequestTimeout of each token request; storage
+	// calls, which are real I/O, keep real-time timeouts. Nil means the
+	// system clock. The flow's tokens must carry ExpiresAt on the same
+	// clock (for tokenendpoint.Endpoint, set its Clock too).
+	Clock clock.Clock
 }
 
 // Validate reports the first problem with c, or nil.
@@ -168,6 +180,7 @@ func New(cfg Config) *Source {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
 	s := &Source{cfg: cfg}
+	s.cache.Clock = cfg.Clock
 	if err := cfg.Validate(); err != nil {
 		s.configErr = &oautherr.Error{Op: cfg.Op, Code: oautherr.CodeInvalidConfig, Description: err.Error()}
 	}
@@ -248,7 +261,7 @@ func (s *Source) wait(ctx context.Context) (*token.Token, error) {
 		// While a transient failure's backoff lasts, whether or not an
 		// early refresh is already waiting it out, callers get that
 		// failure at once instead of waiting without a request in flight.
-		if last := s.failure; last != nil && last.retryable && time.Now().Before(last.until) {
+		if last := s.failure; last != nil && last.retryable && s.now().Before(last.until) {
 			s.mu.Unlock()
 			return nil, last.err
 		}
@@ -289,7 +302,7 @@ func (s *Source) start(ctx context.Context, early bool) *flight {
 // lasts).
 func (s *Source) newFlight(early bool) *flight {
 	f := &flight{done: make(chan struct{})}
-	if last := s.failure; last != nil && (early || last.retryable) && time.Now().Before(last.until) {
+	if last := s.failure; last != nil && (early || last.retryable) && s.now().Before(last.until) {
 		f.notBefore = last.until
 	}
 	s.flight.Store(f)
@@ -300,8 +313,8 @@ func (s *Source) newFlight(early bool) *flight {
 // cache before f is retired under s.mu, so a caller either finds the new
 // token or joins f.
 func (s *Source) run(ctx context.Context, f *flight) {
-	if d := time.Until(f.notBefore); d > 0 {
-		time.Sleep(d)
+	if d := clock.Until(s.cfg.Clock, f.notBefore); d > 0 {
+		clock.Sleep(s.cfg.Clock, d)
 	}
 	finished := false
 	defer func() {
@@ -326,7 +339,7 @@ func (s *Source) finish(f *flight, tok *token.Token, err error) {
 	} else {
 		delay := s.cfg.Retry.Backoff(max(s.failures, 1))
 		delay = max(delay, retry.RetryAfter(err))
-		s.failure = &failure{err: err, retryable: s.cfg.Retry.IsRetryable(err), until: time.Now().Add(delay)}
+		s.failure = &failure{err: err, retryable: s.cfg.Retry.IsRetryable(err), until: s.now().Add(delay)}
 	}
 	s.flight.Store(nil)
 	s.mu.Unlock()
@@ -376,7 +389,7 @@ func (s *Source) obtain(ctx context.Context, f *flight) (*token.Token, error) {
 		if !ok {
 			return nil, err
 		}
-		time.Sleep(delay)
+		clock.Sleep(s.cfg.Clock, delay)
 	}
 }
 
@@ -394,12 +407,15 @@ func (s *Source) refresh(ctx context.Context, rt secret.Secret) (*token.Token, e
 
 // call runs one attempt bounded by RequestTimeout. ctx is the flight's
 // context, which no caller cancels, so a deadline error can only mean the
-// timeout; it is reported as a retryable network error.
+// timeout; it is reported as a retryable network error. An error that
+// does not come from the deadline is returned as it is, even when the
+// timeout passed meanwhile (as a virtual clock that jumps ahead makes
+// likely).
 func (s *Source) call(ctx context.Context, fn FetchFunc) (*token.Token, error) {
-	actx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	actx, cancel := clock.WithTimeout(ctx, s.cfg.Clock, s.cfg.RequestTimeout)
 	defer cancel()
 	tok, err := fn(actx)
-	if err != nil && errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 		return nil, &oautherr.Error{
 			Op:          s.cfg.Op,
 			Code:        oautherr.CodeNetworkError,
@@ -523,6 +539,9 @@ func (s *Source) Set(ctx context.Context, tok *token.Token) error {
 	s.cache.Store(tok)
 	return nil
 }
+
+// now reads the Source's clock.
+func (s *Source) now() time.Time { return clock.Now(s.cfg.Clock) }
 
 // Current returns the cached token whatever its state, or nil. It sends no
 // request.

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 	"github.com/coyotesense/coyotegen/runtime/go/retry"
 	"github.com/coyotesense/coyotegen/runtime/go/secret"
@@ -869,4 +871,88 @@ func TestConcurrentStress(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestRunsOnVirtualClock(t *testing.T) {
+	vc := clock.NewVirtual(time.Time{})
+	var mu sync.Mutex
+	var calls []time.Time
+	fail := true
+	fetch := func(context.Context) (*token.Token, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, vc.Now())
+		if len(calls) > 1 && fail {
+			return nil, &oautherr.Error{Op: "test", Code: oautherr.CodeTemporarilyUnavailable, StatusCode: 503, Retryable: true, RetryAfter: 20 * time.Second}
+		}
+		return &token.Token{AccessToken: secret.Secret(fmt.Sprint("access-", len(calls))), ExpiresAt: vc.Now().Add(10 * time.Minute)}, nil
+	}
+	s := tokenrefresh.New(tokenrefresh.Config{Fetch: fetch, Clock: vc, RefreshBuffer: time.Minute, Retry: retry.Policy{MaxRetries: 5}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	first, err := s.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Nine virtual minutes later the token is due: the caller gets it at
+	// once, and the refresh waits out each Retry-After on the virtual
+	// clock.
+	vc.Advance(9 * time.Minute)
+	if tok, err := s.Token(ctx); tok != first || err != nil {
+		t.Fatalf("Token() = %v, %v; want the current token", tok, err)
+	}
+	for range 2 {
+		if err := vc.BlockUntil(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		vc.Advance(20 * time.Second)
+	}
+	if err := vc.BlockUntil(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	vc.Advance(20 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Current() == first && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Microsecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var gaps []time.Duration
+	for i := 1; i < len(calls); i++ {
+		gaps = append(gaps, calls[i].Sub(calls[0]))
+	}
+	want := []time.Duration{9 * time.Minute, 9*time.Minute + 20*time.Second, 9*time.Minute + 40*time.Second, 10 * time.Minute}
+	if !slices.Equal(gaps, want) {
+		t.Errorf("requests at %v after the first, want %v", gaps, want)
+	}
+	if next := s.Current(); next == first || !next.ExpiresAt.Equal(vc.Now().Add(10*time.Minute)) {
+		t.Errorf("current token %v, want the refreshed one", next)
+	}
+}
+
+func TestFlowErrorIsNotRewrittenAsTimeout(t *testing.T) {
+	vc := clock.NewVirtual(time.Time{})
+	fetch := func(ctx context.Context) (*token.Token, error) {
+		vc.Advance(time.Minute) // the request timeout passes meanwhile
+		return nil, errBadClient
+	}
+	s := tokenrefresh.New(tokenrefresh.Config{Fetch: fetch, Clock: vc, RequestTimeout: time.Second})
+	_, err := s.Token(context.Background())
+	if err != errBadClient {
+		t.Errorf("Token() = %v, want the flow's own error", err)
+	}
+	hung := func(ctx context.Context) (*token.Token, error) {
+		vc.Advance(time.Minute)
+		<-ctx.Done()
+		return nil, &oautherr.Error{Code: oautherr.CodeCanceled, Err: ctx.Err()}
+	}
+	s = tokenrefresh.New(tokenrefresh.Config{Fetch: hung, Clock: vc, RequestTimeout: time.Second})
+	_, err = s.Token(context.Background())
+	if oerr := wantCode(t, err, oautherr.CodeNetworkError); !oerr.Retryable || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a virtual timeout: %v, want a retryable network_error", err)
+	}
 }

@@ -195,6 +195,7 @@ func genOptions(f *jen.File) {
 		jen.Id("httpClient").Op("*").Qual("net/http", "Client"),
 		jen.Id("storage").Qual(tokenstorePath, "Store"),
 		jen.Id("logger").Op("*").Qual("log/slog", "Logger"),
+		jen.Id("simulator").Op("*").Qual(simulationPath, "Server"),
 		jen.Id("mode").Id("Mode"),
 		jen.Id("modeSet").Bool(),
 		jen.Id("modeOptions").Id("ModeOptions"),
@@ -217,6 +218,13 @@ func genOptions(f *jen.File) {
 	f.Comment("WithLogger sends the traces of debug mode to logger instead of slog.Default().")
 	f.Func().Id("WithLogger").Params(jen.Id("logger").Op("*").Qual("log/slog", "Logger")).Id("Option").Block(
 		jen.Return(jen.Func().Params(jen.Id("o").Op("*").Id("options")).Block(jen.Id("o").Dot("logger").Op("=").Id("logger"))),
+	)
+	f.Line()
+	f.Comment("WithSimulator makes a client in simulation mode use srv, so that a test keeps")
+	f.Comment("the handle on its virtual clock, outages and counters; without it the")
+	f.Comment("client builds one from the simulation mode's options (see SimulatorOf).")
+	f.Func().Id("WithSimulator").Params(jen.Id("srv").Op("*").Qual(simulationPath, "Server")).Id("Option").Block(
+		jen.Return(jen.Func().Params(jen.Id("o").Op("*").Id("options")).Block(jen.Id("o").Dot("simulator").Op("=").Id("srv"))),
 	)
 	f.Line()
 	f.Comment("WithMode selects the runtime mode in code, overriding the ModeEnv variable.")
@@ -283,6 +291,8 @@ func genNew(f *jen.File, m *model.Model) {
 			genMockClient(f)
 		case "debug":
 			genDebugClient(f, m)
+		case "simulation":
+			genSimulatedClient(f)
 		}
 	}
 }
@@ -299,6 +309,14 @@ var mockOptionFields = map[string]optionField{
 	"seed":                   {"Seed", func(v *jen.Statement) *jen.Statement { return jen.Int64().Parens(v) }},
 	"token_lifetime_seconds": {"TokenLifetime", seconds},
 	"failure_error_code":     {"FailureErrorCode", nil},
+}
+
+var simulationOptionFields = map[string]optionField{
+	"token_lifetime_seconds": {"TokenLifetime", seconds},
+	"latency_ms":             {"Latency", milliseconds},
+	"error_rate":             {"ErrorRate", nil},
+	"rotate_refresh_tokens":  {"KeepRefreshTokens", func(v *jen.Statement) *jen.Statement { return jen.Op("!").Add(v) }},
+	"seed":                   {"Seed", func(v *jen.Statement) *jen.Statement { return jen.Int64().Parens(v) }},
 }
 
 var debugOptionFields = map[string]optionField{
@@ -517,6 +535,22 @@ func modeCases(m *model.Model) []jen.Code {
 					jen.Id("config"):   jen.Id("cfg").Dot("debugMap").Call(),
 				}), jen.Nil()),
 			}
+		case "simulation":
+			opts := optionDict(md, simulationOptionFields)
+			body = append([]jen.Code{
+				jen.Id("mo").Op(":=").Id("o").Dot("modeOptions").Dot(md.ID.Go),
+				jen.Id("sim").Op(":=").Id("o").Dot("simulator"),
+				jen.If(jen.Id("sim").Op("==").Nil()).Block(
+					jen.Var().Id("err").Error(),
+					jen.If(jen.List(jen.Id("sim"), jen.Id("err")).Op("=").Qual(simulationPath, "New").Call(jen.Qual(simulationPath, "Config").Values(opts)), jen.Id("err").Op("!=").Nil()).Block(
+						jen.Return(jen.Nil(), jen.Id("err")),
+					),
+				),
+				jen.Id("coreCfg").Dot("WrapTransport").Op("=").Id("sim").Dot("WrapTransport"),
+				jen.Id("coreCfg").Dot("Clock").Op("=").Id("sim").Dot("Clock").Call(),
+			}, newCore(func(core jen.Code) jen.Code {
+				return jen.Op("&").Id("simulatedClient").Values(jen.Dict{jen.Id("client"): core, jen.Id("server"): jen.Id("sim")})
+			})...)
 		default:
 			continue
 		}
@@ -614,5 +648,34 @@ func genObserved(f *jen.File, name, opID string, params, results, args []jen.Cod
 		jen.Id("c").Dot("stats").Dot("Observe").Call(jen.Lit(opID), jen.Qual("time", "Since").Call(jen.Id("start")), jen.Id("err")),
 		jen.Return(names...),
 	)
+	f.Line()
+}
+
+// genSimulatedClient emits the client of simulation mode and the access to
+// its simulated server.
+func genSimulatedClient(f *jen.File) {
+	f.Comment("SimulatedServer is the in-process authorization server of simulation mode:")
+	f.Comment("its virtual clock (Clock().Advance), outages (AddOutage), injected faults")
+	f.Comment("(Inject) and counters (Stats).")
+	f.Type().Id("SimulatedServer").Op("=").Qual(simulationPath, "Server")
+	f.Line()
+	f.Comment("SimulationConfig configures a SimulatedServer built with NewSimulatedServer.")
+	f.Type().Id("SimulationConfig").Op("=").Qual(simulationPath, "Config")
+	f.Line()
+	f.Comment("NewSimulatedServer returns a simulated authorization server on a virtual")
+	f.Comment("clock, for WithSimulator.")
+	f.Func().Id("NewSimulatedServer").Params(jen.Id("cfg").Id("SimulationConfig")).Params(jen.Op("*").Id("SimulatedServer"), jen.Error()).Block(
+		jen.Return(jen.Qual(simulationPath, "New").Call(jen.Id("cfg"))),
+	)
+	f.Line()
+	f.Comment("SimulatorOf returns the simulated server of a client in simulation mode, or")
+	f.Comment("nil for a client in another mode.")
+	f.Func().Id("SimulatorOf").Params(jen.Id("c").Id("Client")).Op("*").Id("SimulatedServer").Block(
+		jen.If(jen.List(jen.Id("s"), jen.Id("ok")).Op(":=").Id("c").Assert(jen.Op("*").Id("simulatedClient")), jen.Id("ok")).Block(jen.Return(jen.Id("s").Dot("server"))),
+		jen.Return(jen.Nil()),
+	)
+	f.Line()
+	f.Comment("simulatedClient is the client of simulation mode.")
+	f.Type().Id("simulatedClient").Struct(jen.Op("*").Id("client"), jen.Id("server").Op("*").Qual(simulationPath, "Server"))
 	f.Line()
 }

@@ -29,6 +29,7 @@ const (
 	cassettePath   = runtimePath + "cassette"
 	mockPath       = runtimePath + "mock"
 	debugPath      = runtimePath + "debug"
+	simulationPath = runtimePath + "simulation"
 )
 
 // Emit returns the Go package's files.
@@ -69,6 +70,7 @@ func newFile(m *model.Model) *jen.File {
 	f.ImportName(cassettePath, "cassette")
 	f.ImportName(mockPath, "mock")
 	f.ImportName(debugPath, "debug")
+	f.ImportName(simulationPath, "simulation")
 	f.ImportName("golang.org/x/oauth2", "oauth2")
 	return f
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/coyotesense/coyotegen/runtime/go/debug"
 	"github.com/coyotesense/coyotegen/runtime/go/mock"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
+	"github.com/coyotesense/coyotegen/runtime/go/simulation"
 	"github.com/coyotesense/coyotegen/runtime/go/token"
 	"github.com/coyotesense/coyotegen/runtime/go/tokenstore"
 	"github.com/coyotesense/coyotegen/runtime/go/transport"
@@ -89,6 +90,7 @@ type options struct {
 	httpClient  *http.Client
 	storage     tokenstore.Store
 	logger      *slog.Logger
+	simulator   *simulation.Server
 	mode        Mode
 	modeSet     bool
 	modeOptions ModeOptions
@@ -116,6 +118,15 @@ func WithStorage(store TokenStorage) Option {
 func WithLogger(logger *slog.Logger) Option {
 	return func(o *options) {
 		o.logger = logger
+	}
+}
+
+// WithSimulator makes a client in simulation mode use srv, so that a test keeps
+// the handle on its virtual clock, outages and counters; without it the
+// client builds one from the simulation mode's options (see SimulatorOf).
+func WithSimulator(srv *simulation.Server) Option {
+	return func(o *options) {
+		o.simulator = srv
 	}
 }
 
@@ -271,6 +282,31 @@ func New(cfg Config, opts ...Option) (Client, error) {
 			return nil, err
 		}
 		return &client{core: core}, nil
+	case ModeSimulation:
+		mo := o.modeOptions.Simulation
+		sim := o.simulator
+		if sim == nil {
+			var err error
+			if sim, err = simulation.New(simulation.Config{
+				ErrorRate:         mo.ErrorRate,
+				KeepRefreshTokens: !mo.RotateRefreshTokens,
+				Latency:           time.Duration(mo.LatencyMS) * time.Millisecond,
+				Seed:              int64(mo.Seed),
+				TokenLifetime:     time.Duration(mo.TokenLifetimeSeconds) * time.Second,
+			}); err != nil {
+				return nil, err
+			}
+		}
+		coreCfg.WrapTransport = sim.WrapTransport
+		coreCfg.Clock = sim.Clock()
+		core, err := authcore.New(coreCfg)
+		if err != nil {
+			return nil, err
+		}
+		return &simulatedClient{
+			client: &client{core: core},
+			server: sim,
+		}, nil
 	}
 	return nil, oautherr.NotImplemented("mode " + string(o.mode))
 }
@@ -416,6 +452,35 @@ func (c *Config) debugMap() map[string]any {
 		"token_url":              c.TokenURL,
 		"verify_ssl":             c.VerifySSL,
 	}
+}
+
+// SimulatedServer is the in-process authorization server of simulation mode:
+// its virtual clock (Clock().Advance), outages (AddOutage), injected faults
+// (Inject) and counters (Stats).
+type SimulatedServer = simulation.Server
+
+// SimulationConfig configures a SimulatedServer built with NewSimulatedServer.
+type SimulationConfig = simulation.Config
+
+// NewSimulatedServer returns a simulated authorization server on a virtual
+// clock, for WithSimulator.
+func NewSimulatedServer(cfg SimulationConfig) (*SimulatedServer, error) {
+	return simulation.New(cfg)
+}
+
+// SimulatorOf returns the simulated server of a client in simulation mode, or
+// nil for a client in another mode.
+func SimulatorOf(c Client) *SimulatedServer {
+	if s, ok := c.(*simulatedClient); ok {
+		return s.server
+	}
+	return nil
+}
+
+// simulatedClient is the client of simulation mode.
+type simulatedClient struct {
+	*client
+	server *simulation.Server
 }
 
 // client is the Client over the runtime core.

@@ -9,6 +9,7 @@ import (
 	"github.com/coyotesense/coyotegen/runtime/go/debug"
 	"github.com/coyotesense/coyotegen/runtime/go/mock"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
+	"github.com/coyotesense/coyotegen/runtime/go/simulation"
 	"github.com/coyotesense/coyotegen/runtime/go/token"
 	"github.com/coyotesense/coyotegen/runtime/go/tokenstore"
 	"github.com/coyotesense/coyotegen/runtime/go/transport"
@@ -60,6 +61,7 @@ type options struct {
 	httpClient  *http.Client
 	storage     tokenstore.Store
 	logger      *slog.Logger
+	simulator   *simulation.Server
 	mode        Mode
 	modeSet     bool
 	modeOptions ModeOptions
@@ -87,6 +89,15 @@ func WithStorage(store TokenStorage) Option {
 func WithLogger(logger *slog.Logger) Option {
 	return func(o *options) {
 		o.logger = logger
+	}
+}
+
+// WithSimulator makes a client in simulation mode use srv, so that a test keeps
+// the handle on its virtual clock, outages and counters; without it the
+// client builds one from the simulation mode's options (see SimulatorOf).
+func WithSimulator(srv *simulation.Server) Option {
+	return func(o *options) {
+		o.simulator = srv
 	}
 }
 
