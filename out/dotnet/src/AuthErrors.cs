@@ -55,14 +55,14 @@ namespace Coyote.Infra.Security
         UnsupportedResponseType,
 
         /// <summary>
-        /// The authorization server met an unexpected condition (RFC 6749 section 4.1.2.1).
-        /// Retryable.
+        /// The authorization server met an unexpected condition; also any HTTP 5xx answer without
+        /// an OAuth error object (RFC 6749 section 4.1.2.1). Retryable.
         /// </summary>
         ServerError,
 
         /// <summary>
-        /// The authorization server is overloaded or under maintenance (RFC 6749 section 4.1.2.1).
-        /// Retryable.
+        /// The authorization server is overloaded or under maintenance; also any HTTP 429 answer
+        /// without an OAuth error object (RFC 6749 section 4.1.2.1). Retryable.
         /// </summary>
         TemporarilyUnavailable,
 
@@ -461,9 +461,9 @@ namespace Coyote.Infra.Security
                 case AuthErrorCode.UnsupportedResponseType:
                     return "The server does not support this response type.";
                 case AuthErrorCode.ServerError:
-                    return "The authorization server met an unexpected condition.";
+                    return "The authorization server met an unexpected condition; also any HTTP 5xx answer without an OAuth error object.";
                 case AuthErrorCode.TemporarilyUnavailable:
-                    return "The authorization server is overloaded or under maintenance.";
+                    return "The authorization server is overloaded or under maintenance; also any HTTP 429 answer without an OAuth error object.";
                 case AuthErrorCode.UnsupportedTokenType:
                     return "The server does not support revoking this token type.";
                 case AuthErrorCode.InvalidDpopProof:

@@ -35,11 +35,13 @@ const (
 	// CodeUnsupportedResponseType: The server does not support this response type.
 	// (RFC 6749 section 4.1.2.1)
 	CodeUnsupportedResponseType ErrorCode = "unsupported_response_type"
-	// CodeServerError: The authorization server met an unexpected condition. (RFC
-	// 6749 section 4.1.2.1)
+	// CodeServerError: The authorization server met an unexpected condition; also
+	// any HTTP 5xx answer without an OAuth error object. (RFC 6749 section
+	// 4.1.2.1)
 	CodeServerError ErrorCode = "server_error"
 	// CodeTemporarilyUnavailable: The authorization server is overloaded or under
-	// maintenance. (RFC 6749 section 4.1.2.1)
+	// maintenance; also any HTTP 429 answer without an OAuth error object. (RFC
+	// 6749 section 4.1.2.1)
 	CodeTemporarilyUnavailable ErrorCode = "temporarily_unavailable"
 	// CodeUnsupportedTokenType: The server does not support revoking this token
 	// type. (RFC 7009 section 2.2.1)

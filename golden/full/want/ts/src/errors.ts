@@ -33,9 +33,15 @@ export const ErrorCode = Object.freeze({
   AccessDenied: "access_denied",
   /** The server does not support this response type. */
   UnsupportedResponseType: "unsupported_response_type",
-  /** The authorization server met an unexpected condition. */
+  /**
+   * The authorization server met an unexpected condition; also any HTTP 5xx
+   * answer without an OAuth error object.
+   */
   ServerError: "server_error",
-  /** The authorization server is overloaded or under maintenance. */
+  /**
+   * The authorization server is overloaded or under maintenance; also any HTTP
+   * 429 answer without an OAuth error object.
+   */
   TemporarilyUnavailable: "temporarily_unavailable",
   /** The server does not support revoking this token type. */
   UnsupportedTokenType: "unsupported_token_type",
@@ -163,13 +169,15 @@ export const errorCodes: readonly ErrorCodeInfo[] = Object.freeze([
     code: ErrorCode.ServerError,
     retryable: true,
     rfc: "RFC 6749 section 4.1.2.1",
-    description: "The authorization server met an unexpected condition.",
+    description:
+      "The authorization server met an unexpected condition; also any HTTP 5xx answer without an OAuth error object.",
   },
   {
     code: ErrorCode.TemporarilyUnavailable,
     retryable: true,
     rfc: "RFC 6749 section 4.1.2.1",
-    description: "The authorization server is overloaded or under maintenance.",
+    description:
+      "The authorization server is overloaded or under maintenance; also any HTTP 429 answer without an OAuth error object.",
   },
   {
     code: ErrorCode.UnsupportedTokenType,

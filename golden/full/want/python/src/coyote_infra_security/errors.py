@@ -36,11 +36,13 @@ class ErrorCode(str, Enum):
     #: The server does not support this response type. See RFC 6749 section
     #: 4.1.2.1.
     UNSUPPORTED_RESPONSE_TYPE = "unsupported_response_type"
-    #: The authorization server met an unexpected condition. See RFC 6749
-    #: section 4.1.2.1. Retryable.
+    #: The authorization server met an unexpected condition; also any HTTP 5xx
+    #: answer without an OAuth error object. See RFC 6749 section 4.1.2.1.
+    #: Retryable.
     SERVER_ERROR = "server_error"
-    #: The authorization server is overloaded or under maintenance. See RFC
-    #: 6749 section 4.1.2.1. Retryable.
+    #: The authorization server is overloaded or under maintenance; also any
+    #: HTTP 429 answer without an OAuth error object. See RFC 6749 section
+    #: 4.1.2.1. Retryable.
     TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"
     #: The server does not support revoking this token type. See RFC 7009
     #: section 2.2.1.

@@ -37,9 +37,11 @@ enum class ErrorCode {
   AccessDenied,
   /// The server does not support this response type.
   UnsupportedResponseType,
-  /// The authorization server met an unexpected condition.
+  /// The authorization server met an unexpected condition; also any HTTP 5xx
+  /// answer without an OAuth error object.
   ServerError,
-  /// The authorization server is overloaded or under maintenance.
+  /// The authorization server is overloaded or under maintenance; also any HTTP
+  /// 429 answer without an OAuth error object.
   TemporarilyUnavailable,
   /// The server does not support revoking this token type.
   UnsupportedTokenType,
