@@ -188,7 +188,7 @@ var pyRuntimeNeeds = struct{ attrs, methods, authModes, modes []string }{
 		"jwt_signing_key_path", "jwt_algorithm", "jwt_key_id", "jwt_issuer", "jwt_audience", "jwt_lifetime_seconds", "redirect_uri",
 		"token_storage_path", "token_storage_key"},
 	methods:   []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
-	authModes: []string{"client_credentials", "client_credentials_mtls", "jwt_bearer"},
+	authModes: []string{"authorization_code", "client_credentials", "client_credentials_mtls", "jwt_bearer"},
 	modes:     []string{"real"},
 }
 

@@ -126,6 +126,8 @@ def test_manual_exchange_async_with_a_confidential_client(authserver: str) -> No
                 redirect_uri=REDIRECT_URI, scopes=["portfolio"]
             )
         )
+        # The plain code grant of a confidential client: no PKCE.
+        assert "code_challenge" not in query(auth_url) and code_verifier == ""
         code = query(browse(auth_url))["code"]
         return await client.authenticate_authorization_code_async(
             authorization_code=code,

@@ -457,8 +457,9 @@ class RealAuthClient(IAuthClient):
         self, redirect_uri: Optional[str], scopes: Optional[List[str]]
     ) -> _Steps:
         """The authorization request (RFC 6749 section 4.1.1) with a one-time
-        state and a PKCE S256 challenge (RFC 7636), remembered until its
-        response comes back."""
+        state and, except in the plain authorization_code mode of
+        confidential clients, a PKCE S256 challenge (RFC 7636), remembered
+        until its response comes back."""
         redirect_uri = redirect_uri or self._redirect_uri
         if not redirect_uri:
             raise AuthError(
@@ -470,7 +471,8 @@ class RealAuthClient(IAuthClient):
         endpoint = _need(endpoints.authorization, "authorization", "authorization_url")
         requested = list(self._default_scopes if scopes is None else scopes)
         state = secrets.token_urlsafe(32)
-        verifier = new_code_verifier()
+        pkce = self._auth_mode != AuthMode.AUTHORIZATION_CODE
+        verifier = new_code_verifier() if pkce else ""
         params = {
             "response_type": "code",
             "client_id": self._client_id,
@@ -479,8 +481,9 @@ class RealAuthClient(IAuthClient):
         if requested:
             params["scope"] = " ".join(requested)
         params["state"] = state
-        params["code_challenge"] = code_challenge(verifier)
-        params["code_challenge_method"] = "S256"
+        if pkce:
+            params["code_challenge"] = code_challenge(verifier)
+            params["code_challenge_method"] = "S256"
         now = time.time()
         with self._lock:
             self._prune(now)
