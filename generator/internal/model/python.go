@@ -105,12 +105,16 @@ func pythonFiles(m *Model) []File {
 			File{Path: src + "stores.py", Template: "stores.py.tmpl"},
 			File{Path: src + "real.py", Template: "real.py.tmpl"},
 			File{Path: src + "factory.py", Template: "factory.py.tmpl"},
+			File{Path: src + "mock.py", Template: "mock.py.tmpl"},
+			File{Path: src + "debug.py", Template: "debug.py.tmpl"},
 			File{Path: "tests/conftest.py", Template: "tests/conftest.py.tmpl"},
 			File{Path: "tests/test_real_client.py", Template: "tests/test_real_client.py.tmpl"},
 			File{Path: "tests/test_faults.py", Template: "tests/test_faults.py.tmpl"},
 			File{Path: "tests/test_jwt.py", Template: "tests/test_jwt.py.tmpl"},
 			File{Path: "tests/test_authcode.py", Template: "tests/test_authcode.py.tmpl"},
 			File{Path: "tests/test_storage.py", Template: "tests/test_storage.py.tmpl"},
+			File{Path: "tests/test_mock.py", Template: "tests/test_mock.py.tmpl"},
+			File{Path: "tests/test_debug.py", Template: "tests/test_debug.py.tmpl"},
 		)
 	}
 	for i := range files {
@@ -178,10 +182,17 @@ type PythonRuntime struct {
 	Method   map[string]string // ClientAuthMethod member expression by value
 	AuthMode map[string]string // AuthMode member expression by value
 	Mode     map[string]string // RuntimeMode member expression by mode id
+	// Opt is the options attribute by mode id and option name.
+	Opt map[string]map[string]string
+	// Options is the options class by mode id.
+	Options map[string]string
 }
 
 // pyRuntimeNeeds are the spec names the runtime modules read.
-var pyRuntimeNeeds = struct{ attrs, methods, authModes, modes []string }{
+var pyRuntimeNeeds = struct {
+	attrs, methods, authModes, modes []string
+	options                          map[string][]string // option names by mode
+}{
 	attrs: []string{"auth_mode", "authorization_url", "auto_refresh", "ca_cert_path", "client_auth_method", "client_cert_path", "client_id",
 		"client_key_path", "client_secret", "default_scopes", "discovery", "introspection_url", "max_retries", "refresh_buffer_seconds",
 		"revocation_url", "revoke_on_close", "server_url", "timeout_ms", "token_url", "verify_ssl",
@@ -189,7 +200,11 @@ var pyRuntimeNeeds = struct{ attrs, methods, authModes, modes []string }{
 		"token_storage_path", "token_storage_key"},
 	methods:   []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
 	authModes: []string{"authorization_code", "client_credentials", "client_credentials_mtls", "jwt_bearer"},
-	modes:     []string{"real"},
+	modes:     []string{"real", "mock", "debug"},
+	options: map[string][]string{
+		"debug": {"trace_requests", "trace_responses", "performance_tracking", "log_tokens", "max_traces"},
+		"mock":  {"response_delay_ms", "failure_rate", "seed", "token_lifetime_seconds", "failure_error_code"},
+	},
 }
 
 // supportsRuntime reports whether rt holds every name the runtime reads.
@@ -204,11 +219,18 @@ func (rt PythonRuntime) supportsRuntime() bool {
 			}
 		}
 	}
+	for mode, names := range pyRuntimeNeeds.options {
+		for _, n := range names {
+			if _, ok := rt.Opt[mode][n]; !ok {
+				return false
+			}
+		}
+	}
 	return true
 }
 
 func pythonRuntime(v *PythonView) PythonRuntime {
-	rt := PythonRuntime{Attr: map[string]string{}, Code: map[string]string{}, Method: map[string]string{}, AuthMode: map[string]string{}, Mode: map[string]string{}}
+	rt := PythonRuntime{Attr: map[string]string{}, Code: map[string]string{}, Method: map[string]string{}, AuthMode: map[string]string{}, Mode: map[string]string{}, Opt: map[string]map[string]string{}, Options: map[string]string{}}
 	for _, f := range v.Fields {
 		rt.Attr[f.Name.Snake] = f.Attr
 	}
@@ -236,6 +258,12 @@ func pythonRuntime(v *PythonView) PythonRuntime {
 	}
 	for _, md := range v.Modes {
 		rt.Mode[md.ID.Snake] = md.Expr
+		opts := map[string]string{}
+		for _, o := range md.Options {
+			opts[o.Name.Snake] = o.Attr
+		}
+		rt.Opt[md.ID.Snake] = opts
+		rt.Options[md.ID.Snake] = md.OptionsClass
 	}
 	return rt
 }
@@ -309,7 +337,9 @@ type PythonOperation struct {
 	*Operation
 	Name, AsyncName, Result string
 	// Params are the parameters after self, with annotation and default.
-	Params   []string
+	Params []string
+	// ArgNames are the parameter names, in order, for a call that passes them on.
+	ArgNames []string
 	Doc      string // docstring of the synchronous method
 	AsyncDoc string
 	// ReadmeCall is the synchronous call as the README lists it.
@@ -710,6 +740,7 @@ func newPythonOperation(op *Operation) *PythonOperation {
 			callArgs = append(callArgs, pyIdent(a.Name.Snake))
 		}
 		po.Params = append(po.Params, p)
+		po.ArgNames = append(po.ArgNames, pyIdent(a.Name.Snake))
 		argDocs = append(argDocs, pyIdent(a.Name.Snake)+": "+a.Doc)
 	}
 	var sections []string
@@ -744,6 +775,8 @@ func pythonExports(v *PythonView) ([]PythonImport, []string) {
 		{"enums", enums},
 		{"errors", []string{"RETRYABLE_ERROR_CODES", "AuthError", "ConfigError", "ErrorCode", "is_retryable"}},
 		{"factory", runtimeNames(v, "create_auth_client")},
+		{"debug", runtimeNames(v, "DebugAuthClient")},
+		{"mock", runtimeNames(v, "MockAuthClient")},
 		{"modes", modes},
 		{"real", runtimeNames(v, "RealAuthClient")},
 		{"_protocol", runtimeNames(v, "RetryPolicy")},

@@ -19,6 +19,8 @@ from .errors import (
     is_retryable,
 )
 from .factory import create_auth_client
+from .debug import DebugAuthClient
+from .mock import MockAuthClient
 from .modes import (
     DEFAULT_MODE,
     MODE_ENV,
@@ -55,6 +57,7 @@ __all__ = [
     "AuthorizationRequest",
     "ClientAuthMethod",
     "ConfigError",
+    "DebugAuthClient",
     "DebugModeOptions",
     "ErrorCode",
     "FileTokenStorage",
@@ -63,6 +66,7 @@ __all__ = [
     "IntrospectionResult",
     "JwtAlgorithm",
     "MemoryTokenStorage",
+    "MockAuthClient",
     "MockModeOptions",
     "ModeOptions",
     "RealAuthClient",

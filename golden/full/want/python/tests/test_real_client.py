@@ -17,6 +17,7 @@ from coyote_infra_security import (
     AuthError,
     ConfigError,
     IAuthClient,
+    MockAuthClient,
     RealAuthClient,
     create_auth_client,
 )
@@ -187,15 +188,13 @@ def test_create_auth_client_modes(
 ) -> None:
     config = server_config(authserver)
     assert isinstance(create_auth_client(config), RealAuthClient)
-    for mode in ("mock", "debug", "record", "replay", "simulation"):
+    for mode in ("record", "replay", "simulation"):
         with pytest.raises(AuthError) as raised:
             create_auth_client(config, mode=mode)
         assert raised.value.code == "not_implemented"
         assert not raised.value.retryable
     monkeypatch.setenv("MODE", "mock")
-    with pytest.raises(AuthError) as raised:
-        create_auth_client(config, mode=None)
-    assert raised.value.code == "not_implemented"
+    assert isinstance(create_auth_client(config, mode=None), MockAuthClient)
     monkeypatch.setenv("MODE", "real")
     assert isinstance(create_auth_client(config, mode=None), RealAuthClient)
     with pytest.raises(ConfigError) as bad_mode:

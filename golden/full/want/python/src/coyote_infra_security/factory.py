@@ -8,8 +8,16 @@ from typing import Any, Mapping, Optional, Union
 
 from .client import IAuthClient
 from .config import AuthClientConfig
+from .debug import DebugAuthClient
 from .errors import AuthError, ConfigError, ErrorCode
-from .modes import RuntimeMode, mode_from_env, mode_options
+from .mock import MockAuthClient
+from .modes import (
+    DebugModeOptions,
+    MockModeOptions,
+    RuntimeMode,
+    mode_from_env,
+    mode_options,
+)
 from .real import RealAuthClient
 from .storage import IAuthTokenStorage
 from .stores import token_storage_from_config
@@ -42,10 +50,16 @@ def create_auth_client(
     problems = config.validate() + options.validate()
     if problems:
         raise ConfigError(problems)
+    if token_storage is None:
+        token_storage = token_storage_from_config(config)
     if chosen == RuntimeMode.REAL:
-        if token_storage is None:
-            token_storage = token_storage_from_config(config)
         return RealAuthClient(config, token_storage=token_storage)
+    if chosen == RuntimeMode.DEBUG:
+        assert isinstance(options, DebugModeOptions)
+        return DebugAuthClient(config, token_storage=token_storage, options=options)
+    if chosen == RuntimeMode.MOCK:
+        assert isinstance(options, MockModeOptions)
+        return MockAuthClient(config, token_storage=token_storage, options=options)
     raise AuthError(
         ErrorCode.NOT_IMPLEMENTED,
         f"the {chosen.value} mode is not available in this version",
