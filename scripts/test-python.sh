@@ -53,10 +53,13 @@ for want in ("pyproject.toml", "README.md", "tests", "examples"):
 print(f"built {wheel.name} and {sdist.name}")
 PY
 
-# The client tests run against the conformance authorization server, built
-# once into the virtual environment (go caches the build).
+# The client tests run against the conformance authorization server and
+# the mutual-TLS one, built once into the virtual environment (go caches
+# the builds).
 (cd "$root" && go build -o "$venv/bin/coyote-authserver" ./conformance/authserver/cmd/authserver)
+(cd "$root" && go build -o "$venv/bin/coyote-mtlsserver" ./conformance/mtlsserver/cmd/mtlsserver)
 export COYOTE_AUTHSERVER_CMD="$venv/bin/coyote-authserver"
+export COYOTE_MTLSSERVER_CMD="$venv/bin/coyote-mtlsserver"
 
 cd "$pkg"
 "$python" -m pytest -p no:cacheprovider "$@"

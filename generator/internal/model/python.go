@@ -115,6 +115,7 @@ func pythonFiles(m *Model) []File {
 			File{Path: "tests/test_storage.py", Template: "tests/test_storage.py.tmpl"},
 			File{Path: "tests/test_mock.py", Template: "tests/test_mock.py.tmpl"},
 			File{Path: "tests/test_debug.py", Template: "tests/test_debug.py.tmpl"},
+			File{Path: "tests/test_mtls.py", Template: "tests/test_mtls.py.tmpl"},
 		)
 	}
 	for i := range files {
@@ -198,7 +199,7 @@ var pyRuntimeNeeds = struct {
 		"revocation_url", "revoke_on_close", "server_url", "timeout_ms", "token_url", "verify_ssl",
 		"jwt_signing_key_path", "jwt_algorithm", "jwt_key_id", "jwt_issuer", "jwt_audience", "jwt_lifetime_seconds", "redirect_uri",
 		"token_storage_path", "token_storage_key"},
-	methods:   []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
+	methods:   []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"},
 	authModes: []string{"authorization_code", "client_credentials", "client_credentials_mtls", "jwt_bearer"},
 	modes:     []string{"real", "mock", "debug"},
 	options: map[string][]string{
@@ -236,7 +237,7 @@ func pythonRuntime(v *PythonView) PythonRuntime {
 	}
 	// Codes the runtime raises whatever the spec declares: a spec without
 	// one gets its plain string, which AuthError accepts too.
-	for _, code := range []string{"access_denied", "invalid_config", "invalid_grant", "invalid_issuer", "invalid_request", "invalid_state", "invalid_response", "login_required", "network_error", "not_implemented", "server_error", "storage_error", "temporarily_unavailable"} {
+	for _, code := range []string{"access_denied", "invalid_config", "invalid_grant", "invalid_issuer", "invalid_request", "invalid_state", "invalid_response", "invalid_token", "login_required", "network_error", "not_implemented", "server_error", "storage_error", "temporarily_unavailable"} {
 		rt.Code[code] = quote(code)
 	}
 	for _, e := range v.Errors {

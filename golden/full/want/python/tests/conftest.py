@@ -12,7 +12,7 @@ import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import httpx
 import pytest
@@ -27,22 +27,22 @@ from coyote_infra_security import (
 #: The environment variable naming the conformance server's command; by
 #: default it is `go run` in the repository this package was generated in.
 AUTHSERVER_ENV = "COYOTE_AUTHSERVER_CMD"
+#: The same for the mutual-TLS conformance server.
+MTLSSERVER_ENV = "COYOTE_MTLSSERVER_CMD"
 
 
-def _authserver_command() -> Optional[List[str]]:
-    command = os.environ.get(AUTHSERVER_ENV, "").strip()
+def _server_command(env: str, package: str) -> Optional[List[str]]:
+    command = os.environ.get(env, "").strip()
     if command:
         return shlex.split(command)
     for parent in Path(__file__).resolve().parents:
         if (parent / "go.mod").is_file() and (parent / "conformance").is_dir():
-            return [
-                "go",
-                "-C",
-                str(parent),
-                "run",
-                "./conformance/authserver/cmd/authserver",
-            ]
+            return ["go", "-C", str(parent), "run", package]
     return None
+
+
+def _authserver_command() -> Optional[List[str]]:
+    return _server_command(AUTHSERVER_ENV, "./conformance/authserver/cmd/authserver")
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +84,45 @@ def keys(_authserver: Tuple[str, Path]) -> Path:
     """The folder of the server's PEM test keys: rsa-pkcs1.pem,
     rsa-pkcs8.pem, ec-sec1.pem, ec-pkcs8.pem and untrusted-ec-pkcs8.pem."""
     return _authserver[1]
+
+
+class MTLSServer(NamedTuple):
+    """A running mutual-TLS conformance server: its issuer URL, the base URL
+    of its mtls_endpoint_aliases and the folder of its test PKI (ca.pem,
+    client.pem, self-signed.pem and their -key.pem files)."""
+
+    url: str
+    mtls_url: str
+    pki: Path
+
+
+@pytest.fixture(scope="session")
+def mtlsserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MTLSServer]:
+    """A running mutual-TLS conformance authorization server."""
+    command = _server_command(MTLSSERVER_ENV, "./conformance/mtlsserver/cmd/mtlsserver")
+    if command is None:
+        pytest.skip(f"no mutual-TLS server: set {MTLSSERVER_ENV}")
+    pki = tmp_path_factory.mktemp("pki")
+    process = subprocess.Popen(
+        command + ["-pki-dir", str(pki)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        mtls_url = process.stdout.readline().strip()
+        assert url.startswith("https://"), f"{command} printed {url!r}"
+        assert mtls_url.startswith("https://"), f"{command} printed {mtls_url!r}"
+        yield MTLSServer(url, mtls_url, pki)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 Reply = Tuple[int, Dict[str, str], bytes]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import math
 import random
@@ -103,8 +104,12 @@ def metadata_urls(server_url: str) -> List[str]:
     ]
 
 
-def parse_metadata(response: Response, url: str, server_url: str) -> Endpoints:
-    """The endpoints of a metadata document (RFC 8414 section 3.2).
+def parse_metadata(
+    response: Response, url: str, server_url: str, mtls: bool = False
+) -> Endpoints:
+    """The endpoints of a metadata document (RFC 8414 section 3.2); with
+    mtls, those of its mtls_endpoint_aliases replace the plain ones (RFC 8705
+    section 5).
 
     Raises:
         AuthError: The document is not usable, or names another issuer
@@ -139,6 +144,21 @@ def parse_metadata(response: Response, url: str, server_url: str) -> Endpoints:
                 response, f"{url}: {key} is not an absolute http or https URL"
             )
         found[key] = value
+    aliases = document.get("mtls_endpoint_aliases")
+    if mtls and aliases is not None:
+        if not isinstance(aliases, dict):
+            raise _invalid(response, f"{url}: mtls_endpoint_aliases is not an object")
+        for key in list(found):
+            value = aliases.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not _absolute_http(value):
+                raise _invalid(
+                    response,
+                    f"{url}: mtls_endpoint_aliases {key} is not an absolute "
+                    "http or https URL",
+                )
+            found[key] = value
     return Endpoints(
         token=found["token_endpoint"],
         authorization=found["authorization_endpoint"],
@@ -493,6 +513,41 @@ def refresh_at(token: AuthToken, received: float, buffer_seconds: float) -> floa
     expires = token.expires_at.timestamp()
     lifetime = max(0.0, expires - received)
     return expires - max(0.0, min(float(buffer_seconds), lifetime / 2))
+
+
+def certificate_thumbprint(der: bytes) -> str:
+    """The x5t#S256 thumbprint of a DER certificate: its base64url SHA-256
+    digest without padding (RFC 8705 section 3.1)."""
+    digest = hashlib.sha256(der).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def check_binding(result: IntrospectionResult, thumbprint: str) -> None:
+    """Checks that an active token is bound to the certificate of thumbprint:
+    its introspection cnf must carry that x5t#S256 (RFC 8705 section 3.2).
+
+    Raises:
+        AuthError: invalid_token when the confirmation is missing or names
+            another certificate.
+    """
+    if not result.active:
+        return
+    cnf = result.extra.get("cnf")
+    bound = cnf.get("x5t#S256") if isinstance(cnf, dict) else None
+    if not isinstance(bound, str) or not bound:
+        raise AuthError(
+            ErrorCode.INVALID_TOKEN,
+            "the token is not bound to the client certificate: introspection "
+            "has no cnf x5t#S256 (RFC 8705 section 3.2)",
+            retryable=False,
+        )
+    if not hmac.compare_digest(bound.encode(), thumbprint.encode()):
+        raise AuthError(
+            ErrorCode.INVALID_TOKEN,
+            "the token is bound to another certificate: its cnf x5t#S256 is "
+            "not the client certificate's thumbprint (RFC 8705 section 3.2)",
+            retryable=False,
+        )
 
 
 def describe(error: BaseException) -> str:

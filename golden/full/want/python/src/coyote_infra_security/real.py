@@ -27,6 +27,8 @@ from ._protocol import (
     RetryPolicy,
     authenticate,
     authorization_url,
+    certificate_thumbprint,
+    check_binding,
     code_challenge,
     describe,
     digest,
@@ -160,6 +162,19 @@ class RealAuthClient(IAuthClient):
             config.client_cert_path,
             config.client_key_path,
         )
+        # mutual TLS (RFC 8705): the certificate's thumbprint, which the
+        # client's own tokens must be bound to, and whether discovery takes
+        # the mtls_endpoint_aliases.
+        self._mtls = self._auth_mode == AuthMode.CLIENT_CREDENTIALS_MTLS or (
+            self._auth_method
+            in (
+                ClientAuthMethod.TLS_CLIENT_AUTH,
+                ClientAuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH,
+            )
+        )
+        self._thumbprint = ""
+        if self._mtls and config.client_cert_path:
+            self._thumbprint = _thumbprint(config.client_cert_path)
         self._storage = token_storage
         self._endpoints: Optional[Endpoints] = None
         self._entry: Optional[_Entry] = None
@@ -793,11 +808,17 @@ class RealAuthClient(IAuthClient):
         return True
 
     def _introspect(self, token: Optional[str]) -> _Steps:
+        """Introspects token, by default the cached access token; with mutual
+        TLS, the client's own access token must be bound to its certificate
+        (RFC 8705 section 3.2)."""
+        entry = self._entry
         if not token:
-            entry = self._entry
             if entry is None:
                 return IntrospectionResult(active=False)
             token = entry.token.access_token
+        own = entry is not None and hmac.compare_digest(
+            token.encode(), entry.token.access_token.encode()
+        )
         endpoints = yield from self._resolve()
         url = _need(endpoints.introspection, "introspection", "introspection_url")
         form = {"token": token}
@@ -805,6 +826,8 @@ class RealAuthClient(IAuthClient):
             lambda: self._authenticated(url, endpoints, dict(form)),
             parse_introspection,
         )
+        if own and self._thumbprint:
+            check_binding(result, self._thumbprint)
         return result
 
     def _test_connection(self) -> _Steps:
@@ -834,7 +857,9 @@ class RealAuthClient(IAuthClient):
                 try:
                     discovered = yield from self._exchange(
                         request,
-                        lambda r, url=url: parse_metadata(r, url, self._server_url),
+                        lambda r, url=url: parse_metadata(
+                            r, url, self._server_url, self._mtls
+                        ),
                         retry=retry,
                     )
                     break
@@ -1044,6 +1069,24 @@ def _verify(
             retryable=False,
         ) from None
     return context
+
+
+def _thumbprint(cert_path: str) -> str:
+    """The x5t#S256 thumbprint of the first certificate in a PEM file."""
+    begin, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+    try:
+        with open(cert_path, encoding="ascii") as file:
+            pem = file.read()
+        start = pem.index(begin)
+        stop = pem.index(end, start) + len(end)
+        der = ssl.PEM_cert_to_DER_cert(pem[start:stop])
+    except (OSError, ValueError) as error:
+        raise AuthError(
+            ErrorCode.INVALID_CONFIG,
+            f"cannot read the client certificate: {describe(error)}",
+            retryable=False,
+        ) from None
+    return certificate_thumbprint(der)
 
 
 def _need(url: str, name: str, setting: str) -> str:
