@@ -64,6 +64,9 @@ func TestTokenWithLifetime(t *testing.T) {
 	if tok, err = exchange(context.Background(), srv); err != nil {
 		t.Fatal(err)
 	}
+	if left := time.Until(tok.ExpiresAt); tok.AccessToken.IsZero() || left < 55*time.Minute || left > time.Hour {
+		t.Errorf("fallback token = %v, expiring in %v; want a one-hour token", tok, left)
+	}
 	if srv.Requests() != 3 || len(srv.Log()) != 3 || srv.Log()[2].GrantType != "client_credentials" {
 		t.Errorf("Requests() = %d, Log() = %+v", srv.Requests(), srv.Log())
 	}

@@ -1418,15 +1418,6 @@ func tsOptionalRequires(list []*Field) []*Field {
 	return out
 }
 
-func tsHasField(list []*Field, f *Field) bool {
-	for _, x := range list {
-		if x == f {
-			return true
-		}
-	}
-	return false
-}
-
 func tsHasValue(list []*EnumValue, ev *EnumValue) bool {
 	for _, x := range list {
 		if x == ev {
