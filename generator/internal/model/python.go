@@ -107,6 +107,7 @@ func pythonFiles(m *Model) []File {
 			File{Path: src + "factory.py", Template: "factory.py.tmpl"},
 			File{Path: src + "mock.py", Template: "mock.py.tmpl"},
 			File{Path: src + "debug.py", Template: "debug.py.tmpl"},
+			File{Path: src + "cassette.py", Template: "cassette.py.tmpl"},
 			File{Path: "tests/conftest.py", Template: "tests/conftest.py.tmpl"},
 			File{Path: "tests/test_real_client.py", Template: "tests/test_real_client.py.tmpl"},
 			File{Path: "tests/test_faults.py", Template: "tests/test_faults.py.tmpl"},
@@ -116,6 +117,7 @@ func pythonFiles(m *Model) []File {
 			File{Path: "tests/test_mock.py", Template: "tests/test_mock.py.tmpl"},
 			File{Path: "tests/test_debug.py", Template: "tests/test_debug.py.tmpl"},
 			File{Path: "tests/test_mtls.py", Template: "tests/test_mtls.py.tmpl"},
+			File{Path: "tests/test_cassette.py", Template: "tests/test_cassette.py.tmpl"},
 		)
 	}
 	for i := range files {
@@ -201,8 +203,10 @@ var pyRuntimeNeeds = struct {
 		"token_storage_path", "token_storage_key"},
 	methods:   []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"},
 	authModes: []string{"authorization_code", "client_credentials", "client_credentials_mtls", "jwt_bearer"},
-	modes:     []string{"real", "mock", "debug"},
+	modes:     []string{"real", "mock", "debug", "record", "replay"},
 	options: map[string][]string{
+		"record": {"cassette_path"},
+		"replay": {"cassette_path"},
 		"debug": {"trace_requests", "trace_responses", "performance_tracking", "log_tokens", "max_traces"},
 		"mock":  {"response_delay_ms", "failure_rate", "seed", "token_lifetime_seconds", "failure_error_code"},
 	},
@@ -771,6 +775,7 @@ func pythonExports(v *PythonView) ([]PythonImport, []string) {
 		module string
 		names  []string
 	}{
+		{"cassette", runtimeNames(v, "RecordingAuthClient", "ReplayAuthClient")},
 		{"client", []string{"IAuthClient"}},
 		{"config", []string{"AuthClientConfig"}},
 		{"enums", enums},

@@ -19,6 +19,7 @@ from coyote_infra_security import (
     IAuthClient,
     MockAuthClient,
     RealAuthClient,
+    RecordingAuthClient,
     create_auth_client,
 )
 
@@ -188,11 +189,18 @@ def test_create_auth_client_modes(
 ) -> None:
     config = server_config(authserver)
     assert isinstance(create_auth_client(config), RealAuthClient)
-    for mode in ("record", "replay", "simulation"):
-        with pytest.raises(AuthError) as raised:
-            create_auth_client(config, mode=mode)
-        assert raised.value.code == "not_implemented"
-        assert not raised.value.retryable
+    with pytest.raises(AuthError) as raised:
+        create_auth_client(config, mode="simulation")
+    assert raised.value.code == "not_implemented"
+    assert not raised.value.retryable
+    assert isinstance(create_auth_client(config, mode="record"), RecordingAuthClient)
+    with pytest.raises(AuthError) as no_cassette:
+        create_auth_client(
+            config,
+            mode="replay",
+            custom_config={"cassette_path": "no-such.cassette.json"},
+        )
+    assert no_cassette.value.code == "invalid_config"
     monkeypatch.setenv("MODE", "mock")
     assert isinstance(create_auth_client(config, mode=None), MockAuthClient)
     monkeypatch.setenv("MODE", "real")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Union
 
+from .cassette import RecordingAuthClient, ReplayAuthClient
 from .client import IAuthClient
 from .config import AuthClientConfig
 from .debug import DebugAuthClient
@@ -14,6 +15,8 @@ from .mock import MockAuthClient
 from .modes import (
     DebugModeOptions,
     MockModeOptions,
+    RecordModeOptions,
+    ReplayModeOptions,
     RuntimeMode,
     mode_from_env,
     mode_options,
@@ -43,7 +46,7 @@ def create_auth_client(
         ConfigError: The configuration, the mode or its options are invalid;
             the error names every problem.
         AuthError: not_implemented for a mode this version does not offer
-            yet.
+            yet; invalid_config for a replay cassette that cannot be read.
     """
     chosen = mode_from_env() if mode is None else _mode(mode)
     options = mode_options(chosen, custom_config)
@@ -60,6 +63,16 @@ def create_auth_client(
     if chosen == RuntimeMode.MOCK:
         assert isinstance(options, MockModeOptions)
         return MockAuthClient(config, token_storage=token_storage, options=options)
+    if chosen == RuntimeMode.RECORD:
+        assert isinstance(options, RecordModeOptions)
+        return RecordingAuthClient(
+            config, options.cassette_path, token_storage=token_storage
+        )
+    if chosen == RuntimeMode.REPLAY:
+        assert isinstance(options, ReplayModeOptions)
+        return ReplayAuthClient(
+            config, options.cassette_path, token_storage=token_storage
+        )
     raise AuthError(
         ErrorCode.NOT_IMPLEMENTED,
         f"the {chosen.value} mode is not available in this version",

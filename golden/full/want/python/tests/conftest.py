@@ -5,6 +5,7 @@ scripted HTTP server for faults, and clients that count their requests."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -45,14 +46,13 @@ def _authserver_command() -> Optional[List[str]]:
     return _server_command(AUTHSERVER_ENV, "./conformance/authserver/cmd/authserver")
 
 
-@pytest.fixture(scope="session")
-def _authserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str, Path]]:
-    """A running conformance authorization server: its URL and the folder
-    of its PEM test keys."""
+@contextlib.contextmanager
+def run_authserver(keys: Path) -> Iterator[str]:
+    """Runs a conformance authorization server writing its PEM test keys to
+    keys, and yields its URL; the server stops when the block ends."""
     command = _authserver_command()
     if command is None:
         pytest.skip(f"no authorization server: set {AUTHSERVER_ENV}")
-    keys = tmp_path_factory.mktemp("keys")
     process = subprocess.Popen(
         command + ["-keys-dir", str(keys)],
         stdout=subprocess.PIPE,
@@ -63,7 +63,7 @@ def _authserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str,
         assert process.stdout is not None
         url = process.stdout.readline().strip()
         assert url.startswith("http://"), f"{command} printed {url!r}"
-        yield url, keys
+        yield url
     finally:
         process.terminate()
         try:
@@ -71,6 +71,23 @@ def _authserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def _authserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str, Path]]:
+    """A running conformance authorization server: its URL and the folder
+    of its PEM test keys."""
+    keys = tmp_path_factory.mktemp("keys")
+    with run_authserver(keys) as url:
+        yield url, keys
+
+
+def repository_root() -> Optional[Path]:
+    """The coyotegen repository this package was generated in, if any."""
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "go.mod").is_file() and (parent / "spec").is_dir():
+            return parent
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ holds the configuration (AuthClientConfig), the enums, the error codes
 interfaces.
 """
 
+from .cassette import RecordingAuthClient, ReplayAuthClient
 from .client import IAuthClient
 from .config import AuthClientConfig
 from .enums import AuthMode, ClientAuthMethod, JwtAlgorithm
@@ -72,6 +73,8 @@ __all__ = [
     "RealAuthClient",
     "RealModeOptions",
     "RecordModeOptions",
+    "RecordingAuthClient",
+    "ReplayAuthClient",
     "ReplayModeOptions",
     "RetryPolicy",
     "RuntimeMode",

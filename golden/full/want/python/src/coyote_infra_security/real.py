@@ -812,16 +812,20 @@ class RealAuthClient(IAuthClient):
         TLS, the client's own access token must be bound to its certificate
         (RFC 8705 section 3.2)."""
         entry = self._entry
+        hint = ""
         if not token:
             if entry is None:
                 return IntrospectionResult(active=False)
-            token = entry.token.access_token
+            # As every SDK sends it, so that cassettes replay across them.
+            token, hint = entry.token.access_token, "access_token"
         own = entry is not None and hmac.compare_digest(
             token.encode(), entry.token.access_token.encode()
         )
         endpoints = yield from self._resolve()
         url = _need(endpoints.introspection, "introspection", "introspection_url")
         form = {"token": token}
+        if hint:
+            form["token_type_hint"] = hint
         result = yield from self._exchange(
             lambda: self._authenticated(url, endpoints, dict(form)),
             parse_introspection,
