@@ -207,8 +207,8 @@ var pyRuntimeNeeds = struct {
 	options: map[string][]string{
 		"record": {"cassette_path"},
 		"replay": {"cassette_path"},
-		"debug": {"trace_requests", "trace_responses", "performance_tracking", "log_tokens", "max_traces"},
-		"mock":  {"response_delay_ms", "failure_rate", "seed", "token_lifetime_seconds", "failure_error_code"},
+		"debug":  {"trace_requests", "trace_responses", "performance_tracking", "log_tokens", "max_traces"},
+		"mock":   {"response_delay_ms", "failure_rate", "seed", "token_lifetime_seconds", "failure_error_code"},
 	},
 }
 
