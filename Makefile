@@ -44,6 +44,7 @@ test-dotnet:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./cmd/coyotegen/... ./runtime/... ./conformance/...
+	scripts/bench-python.sh
 
 golden:
 	$(GO) test ./cmd/coyotegen/... -run TestGolden -update

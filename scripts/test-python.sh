@@ -48,7 +48,7 @@ for want in ("__init__.py", "py.typed", "config.py", "client.py", "real.py", "st
     assert f"{module}/{want}" in names, f"{wheel.name} lacks {module}/{want}"
 assert not any("/tests/" in n or n.startswith("tests/") for n in names), names
 members = tarfile.open(sdist).getnames()
-for want in ("pyproject.toml", "README.md", "tests", "examples"):
+for want in ("pyproject.toml", "README.md", "tests", "examples", "benchmarks"):
     assert any(m.split("/", 1)[-1].startswith(want) for m in members), want
 print(f"built {wheel.name} and {sdist.name}")
 PY

@@ -27,22 +27,24 @@ type Language struct {
 	Env []string
 }
 
-// Languages is the table of SDKs under test. Adding an SDK is one entry:
-// for the Python SDK of issue 5,
-//
-//	{
-//		Name: "python",
-//		Build: [][]string{
-//			{"python3", "-m", "venv", "{bin}/venv"},
-//			{"{bin}/venv/bin/pip", "install", "--quiet", "./out/python"},
-//		},
-//		Start: []string{"{bin}/venv/bin/python", "conformance/drivers/python/driver.py"},
-//	},
+// Languages is the table of SDKs under test. Adding an SDK is one entry.
 var Languages = []Language{
 	{
 		Name:  "go",
 		Build: [][]string{{"go", "build", "-o", "{bin}/coyote-driver-go", "./conformance/drivers/go"}},
 		Start: []string{"{bin}/coyote-driver-go"},
+	},
+	{
+		// The generated package, installed (not editable) into a fresh
+		// virtual environment as a user would install it, and the driver
+		// generated with it.
+		Name: "python",
+		Build: [][]string{
+			{"python3", "-m", "venv", "{bin}/venv"},
+			{"{bin}/venv/bin/python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "./out/python"},
+		},
+		Start: []string{"{bin}/venv/bin/python", "-B", "out/python/conformance/driver.py"},
+		Env:   []string{"PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"},
 	},
 }
 

@@ -90,6 +90,7 @@ func pythonFiles(m *Model) []File {
 		{Path: src + "config.py", Template: "config.py.tmpl"},
 		{Path: src + "modes.py", Template: "modes.py.tmpl"},
 		{Path: src + "tokens.py", Template: "tokens.py.tmpl"},
+		{Path: src + "clock.py", Template: "clock.py.tmpl"},
 		{Path: src + "storage.py", Template: "storage.py.tmpl"},
 		{Path: src + "client.py", Template: "client.py.tmpl"},
 		{Path: "examples/load_config.py", Template: "examples/load_config.py.tmpl"},
@@ -118,6 +119,12 @@ func pythonFiles(m *Model) []File {
 			File{Path: "tests/test_debug.py", Template: "tests/test_debug.py.tmpl"},
 			File{Path: "tests/test_mtls.py", Template: "tests/test_mtls.py.tmpl"},
 			File{Path: "tests/test_cassette.py", Template: "tests/test_cassette.py.tmpl"},
+			File{Path: src + "simulation.py", Template: "simulation.py.tmpl"},
+			File{Path: "tests/test_simulation.py", Template: "tests/test_simulation.py.tmpl"},
+			File{Path: "tests/test_readme.py", Template: "tests/test_readme.py.tmpl"},
+			File{Path: "benchmarks/bench_token.py", Template: "benchmarks/bench_token.py.tmpl"},
+			File{Path: "tests/test_driver.py", Template: "tests/test_driver.py.tmpl"},
+			File{Path: "conformance/driver.py", Template: "conformance/driver.py.tmpl"},
 		)
 	}
 	for i := range files {
@@ -181,6 +188,7 @@ type PythonView struct {
 // missing name fails generation (missingkey=error).
 type PythonRuntime struct {
 	Attr     map[string]string // config attribute by field name
+	Env      map[string]string // environment variable by field name
 	Code     map[string]string // ErrorCode member expression by code
 	Method   map[string]string // ClientAuthMethod member expression by value
 	AuthMode map[string]string // AuthMode member expression by value
@@ -203,12 +211,13 @@ var pyRuntimeNeeds = struct {
 		"token_storage_path", "token_storage_key"},
 	methods:   []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"},
 	authModes: []string{"authorization_code", "client_credentials", "client_credentials_mtls", "jwt_bearer"},
-	modes:     []string{"real", "mock", "debug", "record", "replay"},
+	modes:     []string{"real", "mock", "debug", "record", "replay", "simulation"},
 	options: map[string][]string{
-		"record": {"cassette_path"},
-		"replay": {"cassette_path"},
-		"debug":  {"trace_requests", "trace_responses", "performance_tracking", "log_tokens", "max_traces"},
-		"mock":   {"response_delay_ms", "failure_rate", "seed", "token_lifetime_seconds", "failure_error_code"},
+		"record":     {"cassette_path"},
+		"replay":     {"cassette_path"},
+		"debug":      {"trace_requests", "trace_responses", "performance_tracking", "log_tokens", "max_traces"},
+		"mock":       {"response_delay_ms", "failure_rate", "seed", "token_lifetime_seconds", "failure_error_code"},
+		"simulation": {"token_lifetime_seconds", "latency_ms", "error_rate", "rotate_refresh_tokens", "seed"},
 	},
 }
 
@@ -235,9 +244,10 @@ func (rt PythonRuntime) supportsRuntime() bool {
 }
 
 func pythonRuntime(v *PythonView) PythonRuntime {
-	rt := PythonRuntime{Attr: map[string]string{}, Code: map[string]string{}, Method: map[string]string{}, AuthMode: map[string]string{}, Mode: map[string]string{}, Opt: map[string]map[string]string{}, Options: map[string]string{}}
+	rt := PythonRuntime{Attr: map[string]string{}, Env: map[string]string{}, Code: map[string]string{}, Method: map[string]string{}, AuthMode: map[string]string{}, Mode: map[string]string{}, Opt: map[string]map[string]string{}, Options: map[string]string{}}
 	for _, f := range v.Fields {
 		rt.Attr[f.Name.Snake] = f.Attr
+		rt.Env[f.Name.Snake] = f.Env
 	}
 	// Codes the runtime raises whatever the spec declares: a spec without
 	// one gets its plain string, which AuthError accepts too.
@@ -777,6 +787,7 @@ func pythonExports(v *PythonView) ([]PythonImport, []string) {
 	}{
 		{"cassette", runtimeNames(v, "RecordingAuthClient", "ReplayAuthClient")},
 		{"client", []string{"IAuthClient"}},
+		{"clock", []string{"Clock"}},
 		{"config", []string{"AuthClientConfig"}},
 		{"enums", enums},
 		{"errors", []string{"RETRYABLE_ERROR_CODES", "AuthError", "ConfigError", "ErrorCode", "is_retryable"}},
@@ -785,6 +796,7 @@ func pythonExports(v *PythonView) ([]PythonImport, []string) {
 		{"mock", runtimeNames(v, "MockAuthClient")},
 		{"modes", modes},
 		{"real", runtimeNames(v, "RealAuthClient")},
+		{"simulation", runtimeNames(v, "SimulatedAuthClient", "SimulatedServer", "VirtualClock", "simulator_of")},
 		{"_protocol", runtimeNames(v, "RetryPolicy")},
 		{"storage", []string{"IAuthTokenStorage"}},
 		{"stores", runtimeNames(v, "FileTokenStorage", "MemoryTokenStorage", "token_storage_from_config")},

@@ -11,9 +11,10 @@ import os
 import shlex
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, TypeVar
 
 import httpx
 import pytest
@@ -295,3 +296,19 @@ def fault_config(url: str, **extra: Any) -> AuthClientConfig:
 
 #: A fast retry policy for the fault tests.
 FAST_RETRY = RetryPolicy(max_retries=3, base_delay=0.01, max_delay=5)
+
+
+_T = TypeVar("_T")
+
+
+def wait_for(condition: Callable[[], Optional[_T]], timeout: float = 10.0) -> _T:
+    """Polls condition until it returns a value that is not None (work done
+    in the background, such as an early refresh); fails after timeout
+    seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value is not None:
+            return value
+        assert time.monotonic() < deadline, "the condition did not come true"
+        time.sleep(0.005)

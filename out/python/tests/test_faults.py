@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from conftest import FAST_RETRY, Counter, FaultServer, counted_client, fault_config
-from conftest import reply, token_reply
+from conftest import reply, token_reply, wait_for
 
 from coyote_infra_security import (
     AuthError,
@@ -181,14 +181,39 @@ def test_refresh_token_grant_rotates(faults: FaultServer) -> None:
     assert form["refresh_token"] == ["r1"]
 
 
+def test_id_token_is_kept_and_never_shown(faults: FaultServer) -> None:
+    faults.script(token_reply("a1", id_token="id-token-value"))
+    client = create_auth_client(fault_config(faults.url))
+    token = client.get_valid_token()
+    assert token is not None
+    assert token.id_token == "id-token-value"
+    assert "id-token-value" not in repr(token)
+    faults.script(token_reply("a2", id_token=42))
+    result = client.authenticate_client_credentials()
+    assert not result.success
+    assert result.error_code == "invalid_response"
+    assert result.error is not None and not result.error.retryable
+    assert "id_token" in (result.error_description or "")
+
+
 def test_failed_refresh_keeps_unexpired_token(faults: FaultServer) -> None:
     faults.script(
         token_reply("short", expires_in=2), reply(400, {"error": "invalid_client"})
     )
-    client = RealAuthClient(fault_config(faults.url), retry_policy=FAST_RETRY)
+    client = RealAuthClient(
+        fault_config(faults.url), retry_policy=RetryPolicy(3, base_delay=5)
+    )
     first = client.get_valid_token()
     assert first is not None
     time.sleep(1.1)
+    # Due for refresh: served at once, while the refresh fails in the
+    # background.
     assert client.get_valid_token() is first
-    assert client.last_error is not None
-    assert client.last_error.code == "invalid_client"
+    error = wait_for(lambda: client.last_error)
+    assert error.code == "invalid_client"
+    assert client.current_token is first
+    # The next early refresh waits for the retry policy's delay: callers
+    # meanwhile get the token without a request each.
+    for _ in range(20):
+        assert client.get_valid_token() is first
+    assert len(faults.requests) == 2

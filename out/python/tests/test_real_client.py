@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from conftest import Counter, FaultServer, counted_client, server_config, token_reply
+from conftest import wait_for
 
 from coyote_infra_security import (
     AuthError,
@@ -20,6 +21,7 @@ from coyote_infra_security import (
     MockAuthClient,
     RealAuthClient,
     RecordingAuthClient,
+    SimulatedAuthClient,
     create_auth_client,
 )
 
@@ -178,9 +180,42 @@ def test_refresh_before_expiry_scaled_for_short_tokens(faults: FaultServer) -> N
     # for half of it, then replaced.
     assert client.get_valid_token() is first
     time.sleep(1.1)
-    second = client.get_valid_token()
-    assert second is not None
+    # Inside its refresh window it is still served at once, and replaced in
+    # the background.
+    assert client.get_valid_token() is first
+    second = wait_for(
+        lambda: None if client.current_token is first else client.current_token
+    )
     assert second.access_token == "short-2"
+    assert client.get_valid_token() is second
+    assert len(faults.requests) == 2
+
+
+def test_early_refresh_in_the_background_async(faults: FaultServer) -> None:
+    from conftest import fault_config
+
+    faults.script(token_reply("short-1", expires_in=2), token_reply("short-2"))
+    client = create_auth_client(fault_config(faults.url))
+
+    async def run() -> None:
+        first = await client.get_valid_token_async()
+        assert first is not None
+        await asyncio.sleep(1.1)
+        # 50 tasks inside the refresh window: all served the current token
+        # at once, one background task replaces it.
+        served = await asyncio.gather(
+            *(client.get_valid_token_async() for _ in range(50))
+        )
+        assert all(token is first for token in served)
+        for _ in range(1000):
+            if client.current_token is not first:
+                break
+            await asyncio.sleep(0.005)
+        second = await client.get_valid_token_async()
+        assert second is not None
+        assert second.access_token == "short-2"
+
+    asyncio.run(run())
     assert len(faults.requests) == 2
 
 
@@ -189,10 +224,9 @@ def test_create_auth_client_modes(
 ) -> None:
     config = server_config(authserver)
     assert isinstance(create_auth_client(config), RealAuthClient)
-    with pytest.raises(AuthError) as raised:
-        create_auth_client(config, mode="simulation")
-    assert raised.value.code == "not_implemented"
-    assert not raised.value.retryable
+    assert isinstance(
+        create_auth_client(config, mode="simulation"), SimulatedAuthClient
+    )
     assert isinstance(create_auth_client(config, mode="record"), RecordingAuthClient)
     with pytest.raises(AuthError) as no_cassette:
         create_auth_client(

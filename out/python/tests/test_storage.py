@@ -38,6 +38,7 @@ def sample(access_token: str = "access-secret-1") -> AuthToken:
         expires_at=EXPIRES,
         refresh_token="refresh-secret-1",
         scopes=["trading", "analytics"],
+        id_token="id-secret-1",
     )
 
 
@@ -66,6 +67,7 @@ def test_file_storage_round_trip(tmp_path: Path, key: str) -> None:
         assert document["encryption"] == "A256GCM"
         assert "access-secret" not in path.read_text()
         assert "refresh-secret" not in path.read_text()
+        assert "id-secret" not in path.read_text()
     else:
         assert document["tokens"]["a"]["expires_at"] == "2030-01-02T03:04:05.123456Z"
     again = FileTokenStorage(str(path), key)

@@ -10,6 +10,7 @@ interfaces.
 
 from .cassette import RecordingAuthClient, ReplayAuthClient
 from .client import IAuthClient
+from .clock import Clock
 from .config import AuthClientConfig
 from .enums import AuthMode, ClientAuthMethod, JwtAlgorithm
 from .errors import (
@@ -38,6 +39,7 @@ from .modes import (
     mode_options,
 )
 from .real import RealAuthClient
+from .simulation import SimulatedAuthClient, SimulatedServer, VirtualClock, simulator_of
 from ._protocol import RetryPolicy
 from .storage import IAuthTokenStorage
 from .stores import FileTokenStorage, MemoryTokenStorage, token_storage_from_config
@@ -57,6 +59,7 @@ __all__ = [
     "AuthToken",
     "AuthorizationRequest",
     "ClientAuthMethod",
+    "Clock",
     "ConfigError",
     "DebugAuthClient",
     "DebugModeOptions",
@@ -78,11 +81,15 @@ __all__ = [
     "ReplayModeOptions",
     "RetryPolicy",
     "RuntimeMode",
+    "SimulatedAuthClient",
+    "SimulatedServer",
     "SimulationModeOptions",
+    "VirtualClock",
     "__version__",
     "create_auth_client",
     "is_retryable",
     "mode_from_env",
     "mode_options",
+    "simulator_of",
     "token_storage_from_config",
 ]

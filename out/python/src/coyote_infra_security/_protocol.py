@@ -53,7 +53,8 @@ class Request:
 @dataclass(frozen=True)
 class Response:
     """An HTTP response: status, headers (lower-case names) and body; sent
-    is when the request went out (time.time())."""
+    is when the request went out, in seconds since the epoch on the client's
+    clock."""
 
     status: int
     headers: Mapping[str, str]
@@ -274,6 +275,9 @@ def parse_token_response(response: Response, requested: Sequence[str]) -> AuthTo
     refresh_token = document.get("refresh_token")
     if refresh_token is not None and not isinstance(refresh_token, str):
         raise _invalid(response, "refresh_token is not a string")
+    id_token = document.get("id_token")
+    if id_token is not None and not isinstance(id_token, str):
+        raise _invalid(response, "id_token is not a string")
     if "scope" in document and document["scope"] is not None:
         if not isinstance(document["scope"], str):
             raise _invalid(response, "scope is not a string")
@@ -287,6 +291,7 @@ def parse_token_response(response: Response, requested: Sequence[str]) -> AuthTo
         token_type=BEARER,
         refresh_token=refresh_token or None,
         scopes=scopes,
+        id_token=id_token or None,
         # Measured from when the request went out, so that the client
         # considers the token expired no later than the server does.
         now=datetime.fromtimestamp(response.sent, timezone.utc),
@@ -504,10 +509,10 @@ class RetryPolicy:
 
 
 def refresh_at(token: AuthToken, received: float, buffer_seconds: float) -> float:
-    """When a token received at received (time.time()) is due for refresh:
-    buffer_seconds before expiry, but never more than half its lifetime, so
-    that short tokens are not refreshed at once; infinity for a token without
-    expiry."""
+    """When a token received at received (seconds since the epoch) is due for
+    refresh: buffer_seconds before expiry, but never more than half its
+    lifetime, so that short tokens are not refreshed at once; infinity for a
+    token without expiry."""
     if token.expires_at is None:
         return math.inf
     expires = token.expires_at.timestamp()

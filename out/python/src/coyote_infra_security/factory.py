@@ -18,10 +18,12 @@ from .modes import (
     RecordModeOptions,
     ReplayModeOptions,
     RuntimeMode,
+    SimulationModeOptions,
     mode_from_env,
     mode_options,
 )
 from .real import RealAuthClient
+from .simulation import SimulatedAuthClient, SimulatedServer
 from .storage import IAuthTokenStorage
 from .stores import token_storage_from_config
 
@@ -31,6 +33,8 @@ def create_auth_client(
     mode: Optional[Union[RuntimeMode, str]] = RuntimeMode.REAL,
     token_storage: Optional[IAuthTokenStorage] = None,
     custom_config: Optional[Mapping[str, Any]] = None,
+    *,
+    simulator: Optional[SimulatedServer] = None,
 ) -> IAuthClient:
     """The authentication client of config in a runtime mode.
 
@@ -41,6 +45,10 @@ def create_auth_client(
         token_storage: Where the client keeps its tokens besides memory; by
             default the file of token_storage_path, if set.
         custom_config: The mode's options (see ModeOptions), by name.
+        simulator: The simulated server of the simulation mode, so that a
+            test keeps its handle on the clock, outages and counters (see
+            also simulator_of); by default one built from the mode's options.
+            Another mode refuses it.
 
     Raises:
         ConfigError: The configuration, the mode or its options are invalid;
@@ -51,6 +59,8 @@ def create_auth_client(
     chosen = mode_from_env() if mode is None else _mode(mode)
     options = mode_options(chosen, custom_config)
     problems = config.validate() + options.validate()
+    if simulator is not None and chosen != RuntimeMode.SIMULATION:
+        problems.append(f"simulator: the {chosen.value} mode has no simulated server")
     if problems:
         raise ConfigError(problems)
     if token_storage is None:
@@ -72,6 +82,11 @@ def create_auth_client(
         assert isinstance(options, ReplayModeOptions)
         return ReplayAuthClient(
             config, options.cassette_path, token_storage=token_storage
+        )
+    if chosen == RuntimeMode.SIMULATION:
+        assert isinstance(options, SimulationModeOptions)
+        return SimulatedAuthClient(
+            config, token_storage=token_storage, options=options, simulator=simulator
         )
     raise AuthError(
         ErrorCode.NOT_IMPLEMENTED,

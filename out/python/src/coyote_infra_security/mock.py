@@ -92,8 +92,8 @@ class MockAuthClient(RealAuthClient):
         self._delay = options.response_delay_ms / 1000
         self._failure_rate = float(options.failure_rate)
         self._failure_code = options.failure_error_code
-        seed = options.seed
-        self._random = random.Random(seed if seed else secrets.randbits(64))
+        self._seed = int(options.seed) or secrets.randbits(63)
+        self._random = random.Random(self._seed)
         self._random_lock = threading.Lock()
         self._server = _MockServer(
             self._client_id, float(options.token_lifetime_seconds)
@@ -109,6 +109,13 @@ class MockAuthClient(RealAuthClient):
         """The probability that an exchange fails."""
         return self._failure_rate
 
+    @property
+    def seed(self) -> int:
+        """The seed of the failure generator: the seed option, or the random
+        seed picked when it was 0. A run that fails with a random seed
+        reproduces with the seed option set to it."""
+        return self._seed
+
     def set_response_delay(self, ms: float) -> None:
         """Sets the delay of every exchange, in milliseconds.
 
@@ -123,10 +130,10 @@ class MockAuthClient(RealAuthClient):
         """Sets the probability, from 0 to 1, that an exchange fails.
 
         Raises:
-            ValueError: rate is outside 0 to 1.
+            ConfigError: rate is outside 0 to 1 (it is a ValueError too).
         """
         if not 0 <= rate <= 1:
-            raise ValueError(f"failure rate {rate} is not between 0 and 1")
+            raise ConfigError([f"failure rate {rate} is not between 0 and 1"])
         self._failure_rate = float(rate)
 
     def authorize(self, authorization_url: str) -> str:
@@ -140,6 +147,16 @@ class MockAuthClient(RealAuthClient):
                 request of the mock server.
         """
         return self._server.authorize(authorization_url)
+
+    def deny(self, authorization_url: str) -> str:
+        """authorize with the user refusing: the redirection carries
+        error=access_denied, with the state and iss.
+
+        Raises:
+            AuthError: invalid_request when the URL is not an authorization
+                request of the mock server.
+        """
+        return self._server.authorize(authorization_url, denied=True)
 
     def _get_signer(self) -> Signer:
         """The signer of the configured key, or without one an unsigned
@@ -270,7 +287,7 @@ class _MockServer:
         self._rotated: Dict[str, _Grant] = {}
         self._codes: Dict[str, _Code] = {}
 
-    def authorize(self, url: str) -> str:
+    def authorize(self, url: str, denied: bool = False) -> str:
         parts = urlsplit(url)
         if f"{parts.scheme}://{parts.netloc}" != MOCK_ISSUER:
             raise _bad_request(f"{url} is not on the mock server {MOCK_ISSUER}")
@@ -281,6 +298,14 @@ class _MockServer:
         challenge = query.get("code_challenge", "")
         if challenge and query.get("code_challenge_method", "plain") != "S256":
             raise _bad_request("the mock server supports only S256 challenges")
+        sep = "&" if urlsplit(redirect_uri).query else "?"
+        if denied:
+            refusal = {"error": "access_denied"}
+            refusal["error_description"] = "the user denied the request"
+            if "state" in query:
+                refusal["state"] = query["state"]
+            refusal["iss"] = MOCK_ISSUER
+            return redirect_uri + sep + urlencode(refusal)
         code = CODE_PREFIX + secrets.token_urlsafe(24)
         with self._lock:
             self._codes[code] = _Code(
@@ -293,7 +318,6 @@ class _MockServer:
         if "state" in query:
             answer["state"] = query["state"]
         answer["iss"] = MOCK_ISSUER
-        sep = "&" if urlsplit(redirect_uri).query else "?"
         return redirect_uri + sep + urlencode(answer)
 
     def handle(self, request: Request, sent: float) -> Response:

@@ -12,9 +12,8 @@ import logging
 import secrets
 import ssl
 import threading
-import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Generator, List, NamedTuple, Optional, Union
+from typing import Any, Callable, Dict, Generator, List, NamedTuple, Optional, Set, Union
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -43,6 +42,7 @@ from ._protocol import (
 )
 from ._signing import JWT_BEARER_GRANT, Signer
 from .client import IAuthClient
+from .clock import SYSTEM_CLOCK, Clock
 from .config import AuthClientConfig
 from .enums import AuthMode, ClientAuthMethod
 from .errors import AuthError, ErrorCode
@@ -62,7 +62,8 @@ class _Storage:
 
 
 class _Entry(NamedTuple):
-    """The cached token and when it is due for refresh (time.time())."""
+    """The cached token and when it is due for refresh, in seconds since the
+    epoch on the client's clock."""
 
     token: AuthToken
     refresh_at: float
@@ -114,6 +115,8 @@ class RealAuthClient(IAuthClient):
         async_http_client: The same for asynchronous calls.
         retry_policy: The retry policy; by default max_retries of the
             configuration with the standard delays.
+        clock: The clock the client tells time and waits by (token expiry,
+            refresh, retry delays); the system clock when None.
     """
 
     def __init__(
@@ -124,8 +127,10 @@ class RealAuthClient(IAuthClient):
         http_client: Optional[httpx.Client] = None,
         async_http_client: Optional[httpx.AsyncClient] = None,
         retry_policy: Optional[RetryPolicy] = None,
+        clock: Optional[Clock] = None,
     ) -> None:
         self._config = config
+        self._clock = SYSTEM_CLOCK if clock is None else clock
         self._server_url = config.server_url
         self._client_id = config.client_id
         self._client_secret = config.client_secret
@@ -189,6 +194,7 @@ class RealAuthClient(IAuthClient):
         self._async_http = async_http_client
         self._owns_async_http = async_http_client is None
         self._async_loop: Optional[asyncio.AbstractEventLoop] = None
+        self._background: Set[asyncio.Task[Optional[AuthToken]]] = set()
 
     def __repr__(self) -> str:
         return (
@@ -297,7 +303,12 @@ class RealAuthClient(IAuthClient):
 
     def get_valid_token(self) -> Optional[AuthToken]:
         entry = self._entry
-        if entry is not None and time.time() < entry.refresh_at:
+        if entry is not None and self._clock.time() < entry.refresh_at:
+            return entry.token
+        if entry is not None and not entry.token.is_expired:
+            # Due for refresh but still valid: served at once while a
+            # background thread replaces it.
+            self._refresh_early()
             return entry.token
         with self._lock:
             future = self._inflight
@@ -306,6 +317,51 @@ class RealAuthClient(IAuthClient):
                 future = self._inflight = concurrent.futures.Future()
         if not leader:
             return future.result()
+        return self._lead(future)
+
+    async def get_valid_token_async(self) -> Optional[AuthToken]:
+        entry = self._entry
+        if entry is not None and self._clock.time() < entry.refresh_at:
+            return entry.token
+        loop = asyncio.get_running_loop()
+        if entry is not None and not entry.token.is_expired:
+            # Due for refresh but still valid: served at once while a
+            # background task of this event loop replaces it.
+            self._refresh_early_async(loop)
+            return entry.token
+        with self._lock:
+            future = self._async_inflight.get(loop)
+            leader = future is None
+            if future is None:
+                future = self._async_inflight[loop] = loop.create_future()
+        if not leader:
+            return await asyncio.shield(future)
+        return await self._lead_async(loop, future)
+
+    def _refresh_early(self) -> None:
+        """Starts replacing the cached token in a background thread, unless a
+        request for it is in flight."""
+        with self._lock:
+            if self._inflight is not None:
+                return
+            future = self._inflight = concurrent.futures.Future()
+        thread = threading.Thread(
+            target=self._lead_quietly, args=(future,), name="coyote-refresh", daemon=True
+        )
+        thread.start()
+
+    def _lead_quietly(
+        self, future: concurrent.futures.Future[Optional[AuthToken]]
+    ) -> None:
+        try:
+            self._lead(future)
+        except Exception:  # noqa: BLE001 - nobody waits for an early refresh
+            _log.exception("background token refresh failed")
+
+    def _lead(
+        self, future: concurrent.futures.Future[Optional[AuthToken]]
+    ) -> Optional[AuthToken]:
+        """Obtains a valid token for every caller waiting on future."""
         try:
             token = self._run(self._valid_token())
         except BaseException as error:
@@ -314,18 +370,23 @@ class RealAuthClient(IAuthClient):
         self._finish(future, token=token)
         return token
 
-    async def get_valid_token_async(self) -> Optional[AuthToken]:
-        entry = self._entry
-        if entry is not None and time.time() < entry.refresh_at:
-            return entry.token
-        loop = asyncio.get_running_loop()
+    def _refresh_early_async(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Starts replacing the cached token in a task of loop, unless a
+        request for it is in flight there."""
         with self._lock:
-            future = self._async_inflight.get(loop)
-            leader = future is None
-            if future is None:
-                future = self._async_inflight[loop] = loop.create_future()
-        if not leader:
-            return await asyncio.shield(future)
+            if loop in self._async_inflight:
+                return
+            future = self._async_inflight[loop] = loop.create_future()
+        task = loop.create_task(self._lead_async(loop, future))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _lead_async(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[Optional[AuthToken]],
+    ) -> Optional[AuthToken]:
+        """Obtains a valid token for every task of loop waiting on future."""
         try:
             token = await self._run_async(self._valid_token())
         except BaseException as error:
@@ -499,7 +560,7 @@ class RealAuthClient(IAuthClient):
         if pkce:
             params["code_challenge"] = code_challenge(verifier)
             params["code_challenge_method"] = "S256"
-        now = time.time()
+        now = self._clock.time()
         with self._lock:
             self._prune(now)
             if len(self._pending) >= MAX_PENDING:
@@ -521,7 +582,7 @@ class RealAuthClient(IAuthClient):
                 ErrorCode.INVALID_STATE, "the authorization response has no state"
             )
         with self._lock:
-            self._prune(time.time())
+            self._prune(self._clock.time())
             pending = self._pending.get(digest(state))
             if pending is None or not hmac.compare_digest(
                 pending.state.encode(), state.encode()
@@ -612,7 +673,7 @@ class RealAuthClient(IAuthClient):
                 "(RFC 7636 section 4.1)",
                 retryable=False,
             )
-        now = time.time()
+        now = self._clock.time()
         with self._lock:
             self._prune(now)
             if digest(code) in self._used_codes:
@@ -655,6 +716,9 @@ class RealAuthClient(IAuthClient):
         previous = self.current_token
         scopes = [] if previous is None else previous.scopes
         token = yield from self._token_request(form, scopes)
+        if token.refresh_token is None:
+            # The server kept the refresh token (RFC 6749 section 6).
+            token.refresh_token = refresh_token
         return token
 
     def _token_request(
@@ -721,7 +785,8 @@ class RealAuthClient(IAuthClient):
         return token
 
     def _keep(self, token: AuthToken) -> _Steps:
-        received = time.time()
+        self._on_clock(token)
+        received = self._clock.time()
         if self._auto_refresh:
             due = refresh_at(token, received, self._refresh_buffer)
         else:
@@ -729,6 +794,12 @@ class RealAuthClient(IAuthClient):
         self._entry = _Entry(token, due)
         if self._storage is not None:
             yield _Storage("store_token", token)
+
+    def _on_clock(self, token: AuthToken) -> None:
+        """Makes a token without a clock of its own tell time by the client's,
+        when that is not the system clock."""
+        if token.clock is None and self._clock is not SYSTEM_CLOCK:
+            token.clock = self._clock
 
     def _valid_token(self) -> _Steps:
         """A valid token: the cached or stored one while it is not due, else a
@@ -739,9 +810,10 @@ class RealAuthClient(IAuthClient):
             if entry is None and self._storage is not None:
                 stored = yield _Storage("get_token")
                 if stored is not None:
-                    due = refresh_at(stored, time.time(), self._refresh_buffer)
+                    self._on_clock(stored)
+                    due = refresh_at(stored, self._clock.time(), self._refresh_buffer)
                     entry = self._entry = _Entry(stored, due)
-            if entry is not None and time.time() < entry.refresh_at:
+            if entry is not None and self._clock.time() < entry.refresh_at:
                 return entry.token
             try:
                 token = yield from self._renew(entry)
@@ -751,6 +823,7 @@ class RealAuthClient(IAuthClient):
                         "token refresh failed, using the cached token: %s", error
                     )
                     self._last_error = error
+                    self._postpone(entry, error)
                     return entry.token
                 raise
             self._last_error = None
@@ -759,6 +832,18 @@ class RealAuthClient(IAuthClient):
             _log.warning("no valid token: %s", error)
             self._last_error = error
             return None
+
+    def _postpone(self, entry: _Entry, error: AuthError) -> None:
+        """Puts off the next early refresh of a still valid token after a
+        failed one, so that callers do not send a request each: by the
+        server's Retry-After, or the retry policy's first delay, but not past
+        the token's expiry."""
+        wait = max(error.retry_after or 0.0, self._retry.base_delay)
+        due = self._clock.time() + min(wait, self._retry.max_delay)
+        if entry.token.expires_at is not None:
+            due = min(due, entry.token.expires_at.timestamp())
+        if self._entry is entry:
+            self._entry = _Entry(entry.token, due)
 
     def _renew(self, entry: Optional[_Entry]) -> _Steps:
         can_grant = self._auth_mode in (
@@ -930,7 +1015,7 @@ class RealAuthClient(IAuthClient):
                 elif isinstance(step, _Storage):
                     reply = self._call_storage(step)
                 else:
-                    time.sleep(step)
+                    self._clock.sleep(step)
             except AuthError as failure:
                 error = failure
 
@@ -950,14 +1035,14 @@ class RealAuthClient(IAuthClient):
                 elif isinstance(step, _Storage):
                     reply = await self._call_storage_async(step)
                 else:
-                    await asyncio.sleep(step)
+                    await self._clock.sleep_async(step)
             except AuthError as failure:
                 error = failure
 
     def _send(self, request: Request) -> Response:
         if self._http is None:
             self._http = httpx.Client(timeout=self._timeout, verify=self._verify)
-        sent = time.time()
+        sent = self._clock.time()
         try:
             with self._http.stream(
                 request.method, request.url, headers=request.headers, data=request.form
@@ -983,7 +1068,7 @@ class RealAuthClient(IAuthClient):
                 timeout=self._timeout, verify=self._verify
             )
             self._async_loop = loop
-        sent = time.time()
+        sent = self._clock.time()
         try:
             async with self._async_http.stream(
                 request.method, request.url, headers=request.headers, data=request.form

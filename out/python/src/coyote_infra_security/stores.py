@@ -234,6 +234,7 @@ class FileTokenStorage(IAuthTokenStorage):
             expires_at=expires_at,
             refresh_token=record.get("refresh_token") or None,
             scopes=list(scopes),
+            id_token=record.get("id_token") or None,
         )
 
     def _failure(self, operation: str, what: Optional[str]) -> AuthError:
@@ -280,6 +281,8 @@ def _record(token: AuthToken) -> Dict[str, Any]:
         record["token_type"] = token.token_type
     if token.refresh_token:
         record["refresh_token"] = token.refresh_token
+    if token.id_token:
+        record["id_token"] = token.id_token
     if token.expires_at is not None:
         moment = token.expires_at.astimezone(timezone.utc)
         record["expires_at"] = moment.isoformat().replace("+00:00", "Z")

@@ -8,6 +8,7 @@ storage interfaces.
 """
 
 from .client import IAuthClient
+from .clock import Clock
 from .config import AuthClientConfig
 from .enums import AuthMode, ClientAuthMethod
 from .errors import (
@@ -45,6 +46,7 @@ __all__ = [
     "AuthToken",
     "AuthorizationRequest",
     "ClientAuthMethod",
+    "Clock",
     "ConfigError",
     "ErrorCode",
     "IAuthClient",

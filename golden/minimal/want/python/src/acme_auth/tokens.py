@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, NamedTuple, Optional
 
+from .clock import Clock
 from .errors import AuthError
 
 _REDACTED = "***"
@@ -20,8 +21,10 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _now(now: Optional[datetime]) -> datetime:
-    return datetime.now(timezone.utc) if now is None else _utc(now)
+def _now(now: Optional[datetime], clock: Optional[Clock] = None) -> datetime:
+    if now is not None:
+        return _utc(now)
+    return datetime.now(timezone.utc) if clock is None else clock.now()
 
 
 @dataclass(repr=False)
@@ -42,6 +45,12 @@ class AuthToken:
     refresh_token: Optional[str] = None
     #: The scopes the token was granted.
     scopes: List[str] = field(default_factory=list)
+    #: The OpenID Connect ID token that came with it, or None.
+    id_token: Optional[str] = None
+    #: The clock that tells the token's time (expires_in, is_expired,
+    #: needs_refresh): the system clock when None, the client's clock when a
+    #: client on another one, such as the simulation mode's, obtained it.
+    clock: Optional[Clock] = field(default=None, compare=False)
 
     @classmethod
     def from_expires_in(
@@ -52,6 +61,7 @@ class AuthToken:
         token_type: str = "Bearer",
         refresh_token: Optional[str] = None,
         scopes: Optional[List[str]] = None,
+        id_token: Optional[str] = None,
         now: Optional[datetime] = None,
     ) -> AuthToken:
         """A token whose expiry is expires_in seconds after now (the token
@@ -65,13 +75,14 @@ class AuthToken:
             expires_at=expires_at,
             refresh_token=refresh_token,
             scopes=list(scopes or []),
+            id_token=id_token,
         )
 
     def expires_in(self, now: Optional[datetime] = None) -> Optional[float]:
         """Seconds until expiry (negative once expired), or None when unknown."""
         if self.expires_at is None:
             return None
-        return (_utc(self.expires_at) - _now(now)).total_seconds()
+        return (_utc(self.expires_at) - _now(now, self.clock)).total_seconds()
 
     @property
     def is_expired(self) -> bool:
@@ -119,6 +130,9 @@ class AuthResult:
     error_code: Optional[str] = None
     #: The error description on failure.
     error_description: Optional[str] = None
+    #: The typed error on failure, with its retry classification, HTTP status
+    #: and Retry-After.
+    error: Optional[AuthError] = None
 
     @classmethod
     def succeeded(cls, token: AuthToken) -> AuthResult:
@@ -132,6 +146,7 @@ class AuthResult:
             success=False,
             error_code=error.code,
             error_description=error.description,
+            error=error,
         )
 
 
