@@ -181,6 +181,32 @@ def test_refresh_token_grant_rotates(faults: FaultServer) -> None:
     assert form["refresh_token"] == ["r1"]
 
 
+def test_no_token_after_a_transient_failure_backs_off(faults: FaultServer) -> None:
+    faults.script(
+        reply(503, {"error": "temporarily_unavailable"}, Retry_After="1"),
+        token_reply("after-the-outage"),
+    )
+    client = RealAuthClient(
+        fault_config(faults.url), retry_policy=RetryPolicy(0, base_delay=0.01)
+    )
+    assert client.get_valid_token() is None
+    error = client.last_error
+    assert error is not None and error.code == "temporarily_unavailable"
+    assert error.retryable and error.retry_after == 1
+    # Until Retry-After has passed, callers without a token get the same
+    # failure at once, without a request each.
+    for _ in range(20):
+        assert client.get_valid_token() is None
+        assert client.last_error is error
+    assert asyncio.run(client.get_valid_token_async()) is None
+    assert len(faults.requests) == 1
+    time.sleep(1.05)
+    token = client.get_valid_token()
+    assert token is not None and token.access_token == "after-the-outage"
+    assert client.last_error is None
+    assert len(faults.requests) == 2
+
+
 def test_id_token_is_kept_and_never_shown(faults: FaultServer) -> None:
     faults.script(token_reply("a1", id_token="id-token-value"))
     client = create_auth_client(fault_config(faults.url))

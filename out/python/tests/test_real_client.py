@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
+import httpx
 import pytest
 from conftest import Counter, FaultServer, counted_client, server_config, token_reply
 from conftest import wait_for
@@ -107,6 +108,72 @@ def test_concurrent_tasks_make_one_token_request(authserver: str) -> None:
     tokens = asyncio.run(main())
     assert tokens[0] is not None
     assert all(token is tokens[0] for token in tokens)
+    assert counter.count("/oauth2/token") == 1
+
+
+def slow_client(url: str, counter: Counter, seconds: float) -> RealAuthClient:
+    """A client whose every request takes at least seconds."""
+
+    def hook(request: httpx.Request) -> None:
+        counter.hook(request)
+        time.sleep(seconds)
+
+    async def async_hook(request: httpx.Request) -> None:
+        counter.hook(request)
+        await asyncio.sleep(seconds)
+
+    return RealAuthClient(
+        server_config(url),
+        http_client=httpx.Client(event_hooks={"request": [hook]}),
+        async_http_client=httpx.AsyncClient(event_hooks={"request": [async_hook]}),
+    )
+
+
+def test_threads_and_tasks_share_one_token_request(authserver: str) -> None:
+    counter = Counter()
+    client = slow_client(authserver, counter, 0.3)
+    start = threading.Barrier(11)
+    tokens = []
+
+    def call() -> None:
+        start.wait()
+        tokens.append(client.get_valid_token())
+
+    threads = [threading.Thread(target=call) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+
+    async def tasks() -> list:
+        start.wait()
+        return await asyncio.gather(
+            *(client.get_valid_token_async() for _ in range(10))
+        )
+
+    tokens.extend(asyncio.run(tasks()))
+    for thread in threads:
+        thread.join()
+    assert len(tokens) == 20 and tokens[0] is not None
+    assert all(token is tokens[0] for token in tokens)
+    assert counter.count("/oauth2/token") == 1
+
+
+def test_cancelled_caller_does_not_fail_the_others(authserver: str) -> None:
+    counter = Counter()
+    client = slow_client(authserver, counter, 0.3)
+
+    async def main() -> None:
+        first = asyncio.create_task(client.get_valid_token_async())
+        await asyncio.sleep(0.1)
+        second = asyncio.create_task(client.get_valid_token_async())
+        await asyncio.sleep(0)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        token = await second
+        assert token is not None
+        assert client.current_token is token
+
+    asyncio.run(main())
     assert counter.count("/oauth2/token") == 1
 
 

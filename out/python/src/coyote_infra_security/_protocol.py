@@ -494,13 +494,18 @@ class RetryPolicy:
     base_delay: float = RETRY_BASE_DELAY
     max_delay: float = RETRY_MAX_DELAY
 
+    def backoff(self, attempt: int) -> float:
+        """The jittered exponential delay after failed attempt number attempt
+        (1 for the first), whatever the error."""
+        nominal = min(self.base_delay * 2 ** (max(attempt, 1) - 1), self.max_delay)
+        return nominal / 2 + random.uniform(0, nominal / 2)
+
     def delay(self, attempt: int, error: AuthError) -> Optional[float]:
         """The wait before retrying after failed attempt number attempt (1 for
         the first), or None when the error must not be retried."""
         if attempt > self.max_retries or not error.retryable:
             return None
-        nominal = min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
-        wait = nominal / 2 + random.uniform(0, nominal / 2)
+        wait = self.backoff(attempt)
         if error.retry_after is not None and error.retry_after > wait:
             if error.retry_after > self.max_delay:
                 return None

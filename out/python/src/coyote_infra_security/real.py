@@ -61,6 +61,14 @@ class _Storage:
     token: Optional[AuthToken] = None
 
 
+class _Failure(NamedTuple):
+    """The last failure to obtain a token, and when the next attempt may
+    start (the client's clock)."""
+
+    error: AuthError
+    until: float
+
+
 class _Entry(NamedTuple):
     """The cached token and when it is due for refresh, in seconds since the
     epoch on the client's clock."""
@@ -186,15 +194,14 @@ class RealAuthClient(IAuthClient):
         self._last_error: Optional[AuthError] = None
         self._lock = threading.Lock()
         self._inflight: Optional[concurrent.futures.Future[Optional[AuthToken]]] = None
-        self._async_inflight: Dict[
-            asyncio.AbstractEventLoop, asyncio.Future[Optional[AuthToken]]
-        ] = {}
         self._http = http_client
         self._owns_http = http_client is None
         self._async_http = async_http_client
         self._owns_async_http = async_http_client is None
         self._async_loop: Optional[asyncio.AbstractEventLoop] = None
-        self._background: Set[asyncio.Task[Optional[AuthToken]]] = set()
+        self._background: Set[asyncio.Task[None]] = set()
+        self._last_failure: Optional[_Failure] = None
+        self._failures = 0
 
     def __repr__(self) -> str:
         return (
@@ -313,7 +320,9 @@ class RealAuthClient(IAuthClient):
         with self._lock:
             future = self._inflight
             leader = future is None
-            if future is None:
+            if leader:
+                if self._backing_off():
+                    return None
                 future = self._inflight = concurrent.futures.Future()
         if not leader:
             return future.result()
@@ -326,17 +335,34 @@ class RealAuthClient(IAuthClient):
         loop = asyncio.get_running_loop()
         if entry is not None and not entry.token.is_expired:
             # Due for refresh but still valid: served at once while a
-            # background task of this event loop replaces it.
+            # background task replaces it.
             self._refresh_early_async(loop)
             return entry.token
         with self._lock:
-            future = self._async_inflight.get(loop)
+            future = self._inflight
             leader = future is None
-            if future is None:
-                future = self._async_inflight[loop] = loop.create_future()
-        if not leader:
-            return await asyncio.shield(future)
-        return await self._lead_async(loop, future)
+            if leader:
+                if self._backing_off():
+                    return None
+                future = self._inflight = concurrent.futures.Future()
+        if leader:
+            self._fly_async(loop, future)
+        # Threads and tasks of any event loop share one request in flight.
+        # The request runs in its own task, so a caller that is cancelled
+        # does not fail the others.
+        return await asyncio.shield(asyncio.wrap_future(future))
+
+    def _backing_off(self) -> bool:
+        """Whether a caller without a valid token gets the last transient
+        failure at once, because its backoff delay (or the server's
+        Retry-After) has not passed; self._lock must be held."""
+        failure = self._last_failure
+        if failure is None or not failure.error.retryable:
+            return False
+        if self._clock.time() >= failure.until:
+            return False
+        self._last_error = failure.error
+        return True
 
     def _refresh_early(self) -> None:
         """Starts replacing the cached token in a background thread, unless a
@@ -346,7 +372,10 @@ class RealAuthClient(IAuthClient):
                 return
             future = self._inflight = concurrent.futures.Future()
         thread = threading.Thread(
-            target=self._lead_quietly, args=(future,), name="coyote-refresh", daemon=True
+            target=self._lead_quietly,
+            args=(future,),
+            name="coyote-refresh",
+            daemon=True,
         )
         thread.start()
 
@@ -372,36 +401,43 @@ class RealAuthClient(IAuthClient):
 
     def _refresh_early_async(self, loop: asyncio.AbstractEventLoop) -> None:
         """Starts replacing the cached token in a task of loop, unless a
-        request for it is in flight there."""
+        request for it is in flight."""
         with self._lock:
-            if loop in self._async_inflight:
+            if self._inflight is not None:
                 return
-            future = self._async_inflight[loop] = loop.create_future()
-        task = loop.create_task(self._lead_async(loop, future))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+            future = self._inflight = concurrent.futures.Future()
+        self._fly_async(loop, future)
 
-    async def _lead_async(
+    def _fly_async(
         self,
         loop: asyncio.AbstractEventLoop,
-        future: asyncio.Future[Optional[AuthToken]],
-    ) -> Optional[AuthToken]:
-        """Obtains a valid token for every task of loop waiting on future."""
-        try:
-            token = await self._run_async(self._valid_token())
-        except BaseException as error:
-            with self._lock:
-                del self._async_inflight[loop]
-            if isinstance(error, asyncio.CancelledError):
-                future.cancel()
-            else:
-                future.set_exception(error)
-                future.exception()  # the leader reports it; followers may not
-            raise
-        with self._lock:
-            del self._async_inflight[loop]
-        future.set_result(token)
-        return token
+        future: concurrent.futures.Future[Optional[AuthToken]],
+    ) -> None:
+        """Obtains a valid token in a task of loop for every caller waiting
+        on future."""
+
+        async def fly() -> None:
+            try:
+                token = await self._run_async(self._valid_token())
+            except asyncio.CancelledError:
+                self._finish(
+                    future,
+                    error=AuthError(
+                        ErrorCode.CANCELED,
+                        "the token request was cancelled before it finished "
+                        "(its event loop closed)",
+                        retryable=False,
+                    ),
+                )
+                raise
+            except BaseException as error:  # noqa: BLE001 - handed to the callers
+                self._finish(future, error=error)
+                return
+            self._finish(future, token=token)
+
+        task = loop.create_task(fly())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def revoke_token(
         self,
@@ -792,6 +828,7 @@ class RealAuthClient(IAuthClient):
         else:
             due = refresh_at(token, received, 0)
         self._entry = _Entry(token, due)
+        self._last_failure, self._failures = None, 0
         if self._storage is not None:
             yield _Storage("store_token", token)
 
@@ -823,7 +860,7 @@ class RealAuthClient(IAuthClient):
                         "token refresh failed, using the cached token: %s", error
                     )
                     self._last_error = error
-                    self._postpone(entry, error)
+                    self._postpone(entry, self._failed(error))
                     return entry.token
                 raise
             self._last_error = None
@@ -831,19 +868,27 @@ class RealAuthClient(IAuthClient):
         except AuthError as error:
             _log.warning("no valid token: %s", error)
             self._last_error = error
+            self._failed(error)
             return None
 
-    def _postpone(self, entry: _Entry, error: AuthError) -> None:
+    def _failed(self, error: AuthError) -> float:
+        """Records a failed attempt to obtain a token and returns when the
+        next may start: after the retry policy's backoff for the number of
+        failures in a row, or the server's Retry-After if longer."""
+        self._failures += 1
+        delay = max(self._retry.backoff(self._failures), error.retry_after or 0.0)
+        until = self._clock.time() + delay
+        self._last_failure = _Failure(error, until)
+        return until
+
+    def _postpone(self, entry: _Entry, until: float) -> None:
         """Puts off the next early refresh of a still valid token after a
-        failed one, so that callers do not send a request each: by the
-        server's Retry-After, or the retry policy's first delay, but not past
-        the token's expiry."""
-        wait = max(error.retry_after or 0.0, self._retry.base_delay)
-        due = self._clock.time() + min(wait, self._retry.max_delay)
+        failed one until until, but not past the token's expiry, so that
+        callers do not send a request each."""
         if entry.token.expires_at is not None:
-            due = min(due, entry.token.expires_at.timestamp())
+            until = min(until, entry.token.expires_at.timestamp())
         if self._entry is entry:
-            self._entry = _Entry(entry.token, due)
+            self._entry = _Entry(entry.token, until)
 
     def _renew(self, entry: Optional[_Entry]) -> _Steps:
         can_grant = self._auth_mode in (
@@ -929,6 +974,7 @@ class RealAuthClient(IAuthClient):
 
     def _clear(self) -> _Steps:
         self._entry = None
+        self._last_failure, self._failures = None, 0
         if self._storage is not None:
             yield _Storage("clear_token")
 
