@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the generated Python package in out/python and runs its tests
-# with pytest. Needs python3 (3.9 or later) with venv and pip, and go (the
-# client tests start the conformance authorization server); the pinned
-# dependencies (PyYAML, httpx, PyJWT, cryptography, pytest, hatchling) come
-# from PyPI into a virtual environment in out/python/.venv, reinstalled only
-# when pyproject.toml changes. The wheel and sdist go to out/python/build/dist.
+# Checks the generated Python package in out/python with ruff (format and
+# lint) and mypy --strict, builds it and runs its tests with pytest. Needs
+# python3 (3.9 or later) with venv and pip, and go (the client tests start
+# the conformance authorization server); the pinned dependencies (PyYAML,
+# httpx, PyJWT, cryptography, pytest, ruff, mypy, hatchling) come from PyPI
+# into a virtual environment in out/python/.venv, reinstalled only when
+# pyproject.toml changes. The wheel and sdist go to out/python/build/dist.
 # Both folders are ignored by git.
 set -euo pipefail
 
@@ -19,12 +20,32 @@ if [ ! -x "$python" ]; then
 fi
 
 # The editable install brings the package's pinned dependencies and its
-# test extra; hatchling is the build backend pyproject.toml names.
+# test and lint extras; hatchling is the build backend pyproject.toml names.
 stamp="$venv/.coyote-installed"
 want="$(sha256sum "$pkg/pyproject.toml" | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
-  "$python" -m pip install --quiet --editable "$pkg[test]" "hatchling>=1.27"
+  "$python" -m pip install --quiet --editable "$pkg[test,lint]" "hatchling>=1.27"
   echo "$want" >"$stamp"
+fi
+
+# The lint and type gate, configured in pyproject.toml's [tool.ruff] and
+# [tool.mypy]: the code is as ruff formats it and passes its lint rules,
+# and the package type-checks with mypy --strict. Silent when it passes;
+# otherwise each finding names its file, line and rule. The tools' caches
+# stay in the virtual environment.
+export RUFF_CACHE_DIR="$venv/.ruff_cache" MYPY_CACHE_DIR="$venv/.mypy_cache"
+lint=()
+for dir in src tests conformance benchmarks examples; do
+  if [ -d "$pkg/$dir" ]; then lint+=("$dir"); fi
+done
+gate=0
+(cd "$pkg" && "$venv/bin/ruff" format --check --quiet "${lint[@]}") || gate=1
+(cd "$pkg" && "$venv/bin/ruff" check --quiet --output-format concise "${lint[@]}") || gate=1
+(cd "$pkg" && "$venv/bin/mypy" --no-error-summary) || gate=1
+if [ "$gate" -ne 0 ]; then
+  echo "test-python.sh: out/python fails the lint and type gate (ruff format," \
+    "ruff check, mypy --strict); fix the templates under templates/python" >&2
+  exit 1
 fi
 
 # Build the wheel and sdist as a release would and check what they hold.

@@ -50,6 +50,38 @@ type Answer struct {
 	CallbackURL string `json:"callback_url,omitempty"`
 	// Seed is the result of mock_control seed.
 	Seed *int64 `json:"seed,omitempty"`
+	// Now is the virtual time (RFC 3339, UTC) that simulation_control
+	// advance and now answer, and ElapsedSeconds the virtual seconds since
+	// the client was created.
+	Now            string   `json:"now,omitempty"`
+	ElapsedSeconds *float64 `json:"elapsed_seconds,omitempty"`
+	// SimulationStats is the result of simulation_control stats.
+	SimulationStats *WireSimulationStats `json:"simulation_stats,omitempty"`
+}
+
+// WireSimulationStats are the request counters of a simulated server.
+type WireSimulationStats struct {
+	// Endpoints counts requests by endpoint: metadata, authorization,
+	// token, revocation, introspection.
+	Endpoints map[string]WireCounters `json:"endpoints"`
+	// Grants counts token requests by grant_type.
+	Grants map[string]WireCounters `json:"grants"`
+	// AccessTokensIssued and RefreshTokensIssued count the tokens issued.
+	AccessTokensIssued  int `json:"access_tokens_issued"`
+	RefreshTokensIssued int `json:"refresh_tokens_issued"`
+}
+
+// WireCounters count the requests to one endpoint, or of one grant type.
+type WireCounters struct {
+	// Requests is the number of requests received.
+	Requests int `json:"requests"`
+	// Succeeded and Failed count the answers by outcome; Injected counts
+	// the failures that an outage, a fault or the error rate produced.
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	Injected  int `json:"injected"`
+	// Abandoned counts the requests whose client gave up on them.
+	Abandoned int `json:"abandoned"`
 }
 
 // WireError is the protocol's error shape.

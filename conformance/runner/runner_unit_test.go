@@ -37,6 +37,14 @@ steps:
   - call: {op: get_valid_token}
 `
 
+const simScenario = `description: a token from the simulator
+steps:
+  - create_client:
+      mode: simulation
+      config: {server_url: "https://auth.simulated.invalid", client_id: sim-client, client_secret: sim-secret}
+  - call: {op: get_valid_token}
+`
+
 // TestCannotRunIsFail: a language whose driver cannot run a scenario,
 // or breaks the protocol, gets FAIL in the matrix, never a skip.
 func TestCannotRunIsFail(t *testing.T) {
@@ -87,6 +95,9 @@ steps:
   - call: {op: get_valid_token}
   - expect_output: {sources: [debug_export], contains: [basic-client], not_contains: [basic-client]}
 `,
+		"simcount": simScenario + "  - expect_sim_requests: {grant_type: client_credentials, count: 5}\n",
+		"simclock": simScenario + "  - simulation_control: {action: advance, value: 10, expect: {elapsed_seconds: {min: 20, max: 20}}}\n",
+		"notsim":   basicScenario + "  - simulation_control: {action: now}\n",
 	})
 	go_, err := runner.LanguageByName("go")
 	if err != nil {
@@ -97,11 +108,14 @@ steps:
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"count":  "fosite token requests = 1, want 5",
-		"error":  "succeeded, want error invalid_client",
-		"same":   "differs from a's, want the same",
-		"var":    "unknown variable ${nothing.access_token}",
-		"redact": "debug_export contain a value that must be redacted",
+		"count":    "fosite token requests = 1, want 5",
+		"error":    "succeeded, want error invalid_client",
+		"same":     "differs from a's, want the same",
+		"var":      "unknown variable ${nothing.access_token}",
+		"redact":   "debug_export contain a value that must be redacted",
+		"simcount": "simulated client_credentials token requests = 1, want 5",
+		"simclock": "elapsed_seconds = 10, want 20",
+		"notsim":   "driver_error: client \"default\" is not in simulation mode",
 	}
 	for name, reason := range want {
 		res := report.Results[name]["go"]
@@ -136,10 +150,37 @@ steps:
 `,
 		"empty": "description: nothing\nsteps: []\n",
 		"typo":  "descripton: x\nsteps: []\n",
+		"sim": `description: broken simulation steps
+steps:
+  - simulation_control: {action: rewind, value: 10}
+  - simulation_control: {action: advance, value: -5}
+  - simulation_control: {action: advance}
+  - simulation_control: {action: stats, value: 1}
+  - simulation_control: {action: add_outage, value: {start_in_seconds: 10}}
+  - simulation_control: {action: add_outage, value: {duration_seconds: 10, endpoints: [userinfo]}}
+  - simulation_control: {action: inject, value: {status: 503, retry_after: 3}}
+  - simulation_control: {action: inject, value: {status: 400, endpoint: revocation, grant_type: refresh_token}}
+  - simulation_control: {action: inject, value: {status: 503, times: 0}}
+  - simulation_control: {action: authorize}
+  - simulation_control: {action: now, expect: {error: {code: x}, elapsed_seconds: {min: 1}}}
+  - expect_sim_requests: {endpoint: userinfo, count: 1}
+  - expect_sim_requests: {endpoint: revocation, grant_type: refresh_token, count: 1}
+  - expect_sim_requests: {outcome: lost, count: 1}
+  - expect_sim_requests: {grant_type: client_credentials}
+  - simulation_control: {action: advance, value: 1.5, expect: {elapsed_seconds: {min: 1.5, max: 1.5}}}
+  - simulation_control:
+      action: add_outage
+      value: {start_in_seconds: 1, duration_seconds: 2, status: 429, retry_after_seconds: 3, endpoints: [token, metadata]}
+  - simulation_control: {action: inject, value: {status: 400, code: invalid_grant, endpoint: token, grant_type: refresh_token, times: 2}}
+  - expect_sim_requests: {endpoint: metadata, outcome: succeeded, min: 1, max: 2}
+`,
 	})
 	_, err = runner.LoadScenarios(dir, spec)
 	if err == nil {
 		t.Fatal("no error")
+	}
+	if strings.Contains(err.Error(), "sim.yaml:18") || strings.Contains(err.Error(), "sim.yaml:19") || strings.Contains(err.Error(), "sim.yaml:22") || strings.Contains(err.Error(), "sim.yaml:23") {
+		t.Errorf("a valid simulation step is reported:\n%v", err)
 	}
 	for _, want := range []string{
 		"bad.yaml:5: call: unknown operation \"fetch_token\": want one of",
@@ -150,6 +191,21 @@ steps:
 		"bad.yaml:10: create_client: unknown server \"moon\"",
 		"empty.yaml:1: the scenario has no steps",
 		"typo.yaml: yaml: unmarshal errors",
+		"sim.yaml:3: simulation_control: unknown action \"rewind\": want advance, now,",
+		"sim.yaml:4: simulation_control: advance needs a value: the seconds of virtual time to advance, 0 or more",
+		"sim.yaml:5: simulation_control: advance needs a value",
+		"sim.yaml:6: simulation_control: stats takes no value",
+		"sim.yaml:7: simulation_control: add_outage needs duration_seconds",
+		"sim.yaml:8: simulation_control: add_outage: unknown endpoint \"userinfo\"",
+		"sim.yaml:9: simulation_control: inject: json: unknown field \"retry_after\"",
+		"sim.yaml:10: simulation_control: inject: grant_type needs the token endpoint",
+		"sim.yaml:11: simulation_control: inject: times must be at least 1",
+		"sim.yaml:12: simulation_control: authorize needs a value: an authorization URL",
+		"sim.yaml:13: simulation_control: expect: an error excludes",
+		"sim.yaml:14: expect_sim_requests: unknown endpoint \"userinfo\"",
+		"sim.yaml:15: expect_sim_requests: grant_type counts token requests",
+		"sim.yaml:16: expect_sim_requests: unknown outcome \"lost\"",
+		"sim.yaml:17: expect_sim_requests: give count, min or max",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
@@ -183,6 +239,8 @@ func TestScenariosLoad(t *testing.T) {
 		"refresh_rotation", "revocation", "introspection", "discovery", "expiry", "expiry_proactive_refresh",
 		"concurrent_single_request", "fault_503_retry_after", "fault_429", "fault_invalid_responses",
 		"fault_timeout", "mock_failure_rate", "replay_cassette", "debug_redaction",
+		"simulation_token_lifetime", "simulation_outage_retry_after", "simulation_error_rate_seeded",
+		"simulation_authorization_code",
 	} {
 		if !have[name] {
 			t.Errorf("no scenario %s", name)

@@ -44,6 +44,9 @@ var stepTypes = map[string]func() stepRunner{
 	"save_cassette":   func() stepRunner { return &clientOnlyStep{cmd: "save_cassette"} },
 	"close":           func() stepRunner { return &clientOnlyStep{cmd: "close"} },
 	"stop_server":     func() stepRunner { return &stopServerStep{} },
+
+	"simulation_control":  func() stepRunner { return &simulationStep{} },
+	"expect_sim_requests": func() stepRunner { return &simRequestsStep{} },
 }
 
 // defaultClient is the client name when a step names none.
@@ -293,6 +296,12 @@ func resultValues(a *Answer) map[string]string {
 	}
 	if a.CallbackURL != "" {
 		v["url"] = a.CallbackURL
+	}
+	if a.Now != "" {
+		v["now"] = a.Now
+	}
+	if a.ElapsedSeconds != nil {
+		v["elapsed_seconds"] = strconv.FormatFloat(*a.ElapsedSeconds, 'f', -1, 64)
 	}
 	return v
 }
@@ -1004,6 +1013,214 @@ func (st *mockStep) run(s *session) error {
 	return s.env.save(st.SaveAs, values)
 }
 
+// ---- simulation_control
+
+// simulationStep drives a client in simulation mode: its virtual clock,
+// the simulated server's outages, faults and error rate, its counters, and
+// the user of an authorization code flow.
+type simulationStep struct {
+	Client string `json:"client"`
+	// Action is one of simulationActions; Value its argument.
+	Action string       `json:"action"`
+	Value  any          `json:"value"`
+	SaveAs string       `json:"save_as"`
+	Expect *expectation `json:"expect"`
+}
+
+// simulationActions are the actions of simulation_control.
+var simulationActions = []string{"advance", "now", "add_outage", "inject", "set_error_rate", "stats", "authorize"}
+
+// simEndpoints are the endpoints of a simulated server.
+var simEndpoints = []string{"metadata", "authorization", "token", "revocation", "introspection"}
+
+// simOutage is the value of simulation_control add_outage: a window of
+// virtual time, from start_in_seconds after now for duration_seconds,
+// during which the endpoints (all when empty) answer status (503 when
+// omitted) with Retry-After.
+type simOutage struct {
+	StartInSeconds    *float64 `json:"start_in_seconds"`
+	DurationSeconds   *float64 `json:"duration_seconds"`
+	Status            *int     `json:"status"`
+	RetryAfterSeconds *float64 `json:"retry_after_seconds"`
+	Endpoints         []string `json:"endpoints"`
+}
+
+// simFault is the value of simulation_control inject: the next times
+// (one when omitted) requests to endpoint (any but metadata when empty),
+// of grant_type when set, are answered status, with an OAuth error object
+// of code when set and Retry-After.
+type simFault struct {
+	Status            *int     `json:"status"`
+	Code              string   `json:"code"`
+	Description       string   `json:"description"`
+	RetryAfterSeconds *float64 `json:"retry_after_seconds"`
+	Endpoint          string   `json:"endpoint"`
+	GrantType         string   `json:"grant_type"`
+	Times             *int     `json:"times"`
+}
+
+func (st *simulationStep) check(*Spec, *Scenario) error {
+	if err := st.checkValue(); err != nil {
+		return err
+	}
+	return st.Expect.check()
+}
+
+// checkValue checks the value's shape for the action; the values
+// themselves (a status, a rate) are the SDK's to judge.
+func (st *simulationStep) checkValue() error {
+	switch st.Action {
+	case "advance":
+		secs, ok := st.Value.(float64)
+		if !ok || secs < 0 || math.IsInf(secs, 0) {
+			return errors.New("advance needs a value: the seconds of virtual time to advance, 0 or more")
+		}
+	case "now", "stats":
+		if st.Value != nil {
+			return fmt.Errorf("%s takes no value", st.Action)
+		}
+	case "set_error_rate":
+		if _, ok := st.Value.(float64); !ok {
+			return errors.New("set_error_rate needs a value: a number from 0 to 1")
+		}
+	case "authorize":
+		if u, ok := st.Value.(string); !ok || u == "" {
+			return errors.New("authorize needs a value: an authorization URL")
+		}
+	case "add_outage":
+		var o simOutage
+		if err := decode(st.Value, &o); err != nil {
+			return fmt.Errorf("add_outage: %w", err)
+		}
+		if o.DurationSeconds == nil {
+			return errors.New("add_outage needs duration_seconds")
+		}
+		for _, ep := range o.Endpoints {
+			if !slices.Contains(simEndpoints, ep) {
+				return fmt.Errorf("add_outage: unknown endpoint %q: want one of %s", ep, strings.Join(simEndpoints, ", "))
+			}
+		}
+	case "inject":
+		var f simFault
+		if err := decode(st.Value, &f); err != nil {
+			return fmt.Errorf("inject: %w", err)
+		}
+		if f.Status == nil {
+			return errors.New("inject needs a status")
+		}
+		if f.Endpoint != "" && !slices.Contains(simEndpoints, f.Endpoint) {
+			return fmt.Errorf("inject: unknown endpoint %q: want one of %s", f.Endpoint, strings.Join(simEndpoints, ", "))
+		}
+		if f.GrantType != "" && f.Endpoint != "" && f.Endpoint != "token" {
+			return errors.New("inject: grant_type needs the token endpoint")
+		}
+		if f.Times != nil && *f.Times < 1 {
+			return errors.New("inject: times must be at least 1")
+		}
+	default:
+		return fmt.Errorf("unknown action %q: want %s", st.Action, strings.Join(simulationActions, ", "))
+	}
+	return nil
+}
+
+func (st *simulationStep) run(s *session) error {
+	cmd := map[string]any{"cmd": "simulation_control", "action": st.Action}
+	if st.Value != nil {
+		cmd["value"] = st.Value
+	}
+	a, err := s.send(st.Client, cmd)
+	if err != nil {
+		return err
+	}
+	if err := st.Expect.verify(a, s.env); err != nil {
+		return fmt.Errorf("simulation_control %s: %w", st.Action, err)
+	}
+	values := resultValues(a)
+	if a.CallbackURL != "" {
+		values = callbackValues(a.CallbackURL)
+	}
+	return s.env.save(st.SaveAs, values)
+}
+
+// ---- expect_sim_requests
+
+// simRequestsStep checks the request counters of a simulation client's
+// simulated server.
+type simRequestsStep struct {
+	Client string `json:"client"`
+	// Endpoint is one of simEndpoints; token when empty.
+	Endpoint string `json:"endpoint"`
+	// GrantType counts the token requests of one grant type.
+	GrantType string `json:"grant_type"`
+	// Outcome counts only the requests answered so: succeeded, failed,
+	// injected (the failures of an outage, a fault or the error rate) or
+	// abandoned; every request when empty.
+	Outcome string `json:"outcome"`
+	// Count is the exact number; Min and Max bound it instead.
+	Count *int `json:"count"`
+	Min   *int `json:"min"`
+	Max   *int `json:"max"`
+}
+
+func (st *simRequestsStep) check(*Spec, *Scenario) error {
+	if st.Endpoint != "" && !slices.Contains(simEndpoints, st.Endpoint) {
+		return fmt.Errorf("unknown endpoint %q: want one of %s", st.Endpoint, strings.Join(simEndpoints, ", "))
+	}
+	if st.GrantType != "" && st.Endpoint != "" && st.Endpoint != "token" {
+		return errors.New("grant_type counts token requests: it needs the token endpoint")
+	}
+	switch st.Outcome {
+	case "", "succeeded", "failed", "injected", "abandoned":
+	default:
+		return fmt.Errorf("unknown outcome %q: want succeeded, failed, injected or abandoned", st.Outcome)
+	}
+	if st.Count == nil && st.Min == nil && st.Max == nil {
+		return errors.New("give count, min or max")
+	}
+	return nil
+}
+
+func (st *simRequestsStep) run(s *session) error {
+	a, err := s.send(st.Client, map[string]any{"cmd": "simulation_control", "action": "stats"})
+	if err != nil {
+		return err
+	}
+	if !a.OK {
+		return errNotOK("simulation_control stats", a)
+	}
+	if a.SimulationStats == nil {
+		return errors.New("simulation_control stats answered no simulation_stats")
+	}
+	endpoint := st.Endpoint
+	if endpoint == "" {
+		endpoint = "token"
+	}
+	counters, what := a.SimulationStats.Endpoints[endpoint], "simulated "+endpoint+" requests"
+	if st.GrantType != "" {
+		counters, what = a.SimulationStats.Grants[st.GrantType], "simulated "+st.GrantType+" token requests"
+	}
+	n := counters.Requests
+	switch st.Outcome {
+	case "succeeded":
+		n = counters.Succeeded
+	case "failed":
+		n = counters.Failed
+	case "injected":
+		n = counters.Injected
+	case "abandoned":
+		n = counters.Abandoned
+	}
+	if st.Outcome != "" {
+		what += " " + st.Outcome
+	}
+	b := bounds{Min: intPtrFloat(st.Min), Max: intPtrFloat(st.Max)}
+	if st.Count != nil {
+		c := float64(*st.Count)
+		b = bounds{Min: &c, Max: &c}
+	}
+	return b.verify(what, float64(n))
+}
+
 // ---- save_cassette, close
 
 // clientOnlyStep sends a command that takes only a client.
@@ -1056,14 +1273,17 @@ type expectation struct {
 	Value                *bool                `json:"value"`
 	Introspection        *introspectionExpect `json:"introspection"`
 	AuthorizationRequest *authRequestExpect   `json:"authorization_request"`
+	// ElapsedSeconds bounds the virtual seconds since a simulation client
+	// was created (simulation_control advance and now).
+	ElapsedSeconds *bounds `json:"elapsed_seconds"`
 }
 
 func (e *expectation) check() error {
 	if e == nil {
 		return nil
 	}
-	if e.Error != nil && (e.Token != nil || e.Value != nil || e.Introspection != nil || e.AuthorizationRequest != nil) {
-		return errors.New("expect: an error excludes token, value, introspection and authorization_request")
+	if e.Error != nil && (e.Token != nil || e.Value != nil || e.Introspection != nil || e.AuthorizationRequest != nil || e.ElapsedSeconds != nil) {
+		return errors.New("expect: an error excludes token, value, introspection, authorization_request and elapsed_seconds")
 	}
 	if e.Error != nil && e.Error.Code == "" {
 		return errors.New("expect.error needs a code")
@@ -1114,6 +1334,14 @@ func (e *expectation) verify(a *Answer, env *environment) error {
 			return errors.New("no authorization_request in the answer")
 		}
 		if err := e.AuthorizationRequest.verify(a.AuthorizationRequest); err != nil {
+			return err
+		}
+	}
+	if e.ElapsedSeconds != nil {
+		if a.ElapsedSeconds == nil {
+			return errors.New("no elapsed_seconds in the answer")
+		}
+		if err := e.ElapsedSeconds.verify("elapsed_seconds", *a.ElapsedSeconds); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coyotesense/coyotegen/out/go/security"
+	"github.com/coyotesense/coyotegen/runtime/go/simulation"
 )
 
 // language and protocolVersion are what hello reports.
@@ -27,6 +28,10 @@ const callTimeout = 60 * time.Second
 
 // maxLine is the longest command line the driver accepts.
 const maxLine = 16 << 20
+
+// settleTimeout bounds, in real time, the wait for a simulated client's
+// background work to finish or wait on the virtual clock.
+const settleTimeout = 10 * time.Second
 
 // request is one command line. Which fields a command reads is listed in
 // conformance/README.md.
@@ -63,6 +68,9 @@ type response struct {
 	Logs                 *string            `json:"logs,omitempty"`
 	CallbackURL          string             `json:"callback_url,omitempty"`
 	Seed                 *int64             `json:"seed,omitempty"`
+	Now                  string             `json:"now,omitempty"`
+	ElapsedSeconds       *float64           `json:"elapsed_seconds,omitempty"`
+	SimulationStats      *wireSimStats      `json:"simulation_stats,omitempty"`
 	// hasNullToken marks get_current_token without a token, which
 	// answers "token": null.
 	hasNullToken bool
@@ -119,6 +127,24 @@ type wireIntrospection struct {
 	CnfX5tS256 string   `json:"cnf_x5t_s256,omitempty"`
 }
 
+// wireSimStats is the answer of simulation_control stats: the simulated
+// server's request counters.
+type wireSimStats struct {
+	Endpoints           map[string]wireCounters `json:"endpoints"`
+	Grants              map[string]wireCounters `json:"grants"`
+	AccessTokensIssued  int                     `json:"access_tokens_issued"`
+	RefreshTokensIssued int                     `json:"refresh_tokens_issued"`
+}
+
+// wireCounters count the requests to one endpoint, or of one grant type.
+type wireCounters struct {
+	Requests  int `json:"requests"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	Injected  int `json:"injected"`
+	Abandoned int `json:"abandoned"`
+}
+
 // args are the arguments of every operation, named as in the spec.
 type args struct {
 	Scopes            []string `json:"scopes"`
@@ -136,6 +162,36 @@ type args struct {
 type sdkClient struct {
 	client security.Client
 	logs   *syncBuffer
+	// sim is the simulated server of a client in simulation mode, and
+	// created the virtual time at which the client was created; sim is
+	// nil in the other modes.
+	sim     *security.SimulatedServer
+	created time.Time
+}
+
+// now returns the time by which the client's tokens expire: the virtual
+// clock's in simulation mode, the system's otherwise.
+func (c *sdkClient) now() time.Time {
+	if c.sim != nil {
+		return c.sim.Clock().Now()
+	}
+	return time.Now()
+}
+
+// settle waits until the background work of a client in simulation mode
+// (an early refresh, a retry sleeping out its backoff) has finished or
+// waits on the virtual clock, so that what a command started has run
+// before it is answered. Other clients have nothing to wait for.
+func (c *sdkClient) settle() error {
+	if c.sim == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	defer cancel()
+	if err := c.sim.Clock().BlockUntilIdle(ctx); err != nil {
+		return fmt.Errorf("the simulated client's background work did not come to rest within %v", settleTimeout)
+	}
+	return nil
 }
 
 // syncBuffer is a bytes.Buffer safe for the SDK's concurrent logging.
@@ -227,15 +283,15 @@ func (d *driver) handle(req *request) *response {
 	}
 	switch req.Cmd {
 	case "call":
-		return call(c.client, req.Op, req.Args)
+		return settled(c, call(c, req.Op, req.Args))
 	case "call_concurrent":
-		return callConcurrent(c.client, req)
+		return settled(c, callConcurrent(c, req))
 	case "get_current_token":
 		tok := c.client.CurrentToken()
 		if tok == nil {
 			return &response{OK: true, hasNullToken: true}
 		}
-		return &response{OK: true, Token: tokenOf(tok)}
+		return &response{OK: true, Token: tokenOf(tok, c.now())}
 	case "get_debug_export":
 		inspector, ok := c.client.(security.DebugInspector)
 		if !ok {
@@ -253,6 +309,8 @@ func (d *driver) handle(req *request) *response {
 		return &response{OK: true, Logs: &logs}
 	case "mock_control":
 		return mockControl(c.client, req)
+	case "simulation_control":
+		return simulationControl(c, req)
 	case "save_cassette":
 		rec, ok := c.client.(security.CassetteRecorder)
 		if !ok {
@@ -313,12 +371,32 @@ func (d *driver) createClient(req *request) *response {
 	if err != nil {
 		return configError(err)
 	}
-	d.clients[req.Client] = &sdkClient{client: client, logs: logs}
+	c := &sdkClient{client: client, logs: logs, sim: security.SimulatorOf(client)}
+	if c.sim != nil {
+		c.created = c.sim.Clock().Now()
+	}
+	d.clients[req.Client] = c
 	return &response{OK: true}
 }
 
+// settled answers r once the client's background work has come to rest
+// (see sdkClient.settle).
+func settled(c *sdkClient, r *response) *response {
+	if err := c.settle(); err != nil {
+		return driverError("%v", err)
+	}
+	return r
+}
+
 // call runs one operation of the spec.
-func call(c security.Client, op string, raw json.RawMessage) *response {
+func call(sc *sdkClient, op string, raw json.RawMessage) *response {
+	c := sc.client
+	tokenAnswer := func(tok *security.Token, err error) *response {
+		if err != nil {
+			return errorAnswer(err)
+		}
+		return &response{OK: true, Token: tokenOf(tok, sc.now())}
+	}
 	var a args
 	if len(raw) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(raw))
@@ -374,7 +452,7 @@ func call(c security.Client, op string, raw json.RawMessage) *response {
 
 // callConcurrent runs the same operation from req.Callers goroutines at
 // once and answers every result, in caller order.
-func callConcurrent(c security.Client, req *request) *response {
+func callConcurrent(c *sdkClient, req *request) *response {
 	if req.Callers < 1 {
 		return driverError("call_concurrent needs callers >= 1")
 	}
@@ -440,13 +518,6 @@ func mockControl(c security.Client, req *request) *response {
 	return driverError("unknown mock_control action %q", req.Action)
 }
 
-func tokenAnswer(tok *security.Token, err error) *response {
-	if err != nil {
-		return errorAnswer(err)
-	}
-	return &response{OK: true, Token: tokenOf(tok)}
-}
-
 func boolAnswer(v bool, err error) *response {
 	if err != nil {
 		return errorAnswer(err)
@@ -465,7 +536,8 @@ func rawAnswer(set func(*response, json.RawMessage), v any) *response {
 	return r
 }
 
-func tokenOf(tok *security.Token) *wireToken {
+// tokenOf is the wire shape of tok, whose expires_in is counted from now.
+func tokenOf(tok *security.Token, now time.Time) *wireToken {
 	w := &wireToken{
 		AccessToken:  tok.AccessToken.Reveal(),
 		TokenType:    tok.TokenType,
@@ -477,7 +549,7 @@ func tokenOf(tok *security.Token) *wireToken {
 		w.Scopes = []string{}
 	}
 	if !tok.ExpiresAt.IsZero() {
-		in := math.Round(time.Until(tok.ExpiresAt).Seconds()*1000) / 1000
+		in := math.Round(tok.ExpiresAt.Sub(now).Seconds()*1000) / 1000
 		w.ExpiresIn = &in
 	}
 	return w
@@ -538,4 +610,173 @@ func configError(err error) *response {
 // driverError answers a command the driver could not run.
 func driverError(format string, a ...any) *response {
 	return &response{Error: &wireError{Code: "driver_error", Description: fmt.Sprintf(format, a...)}}
+}
+
+// outageValue is the value of simulation_control add_outage.
+type outageValue struct {
+	StartInSeconds    float64  `json:"start_in_seconds"`
+	DurationSeconds   *float64 `json:"duration_seconds"`
+	Status            int      `json:"status"`
+	RetryAfterSeconds float64  `json:"retry_after_seconds"`
+	Endpoints         []string `json:"endpoints"`
+}
+
+// faultValue is the value of simulation_control inject.
+type faultValue struct {
+	Status            *int    `json:"status"`
+	Code              string  `json:"code"`
+	Description       string  `json:"description"`
+	RetryAfterSeconds float64 `json:"retry_after_seconds"`
+	Endpoint          string  `json:"endpoint"`
+	GrantType         string  `json:"grant_type"`
+	Times             *int    `json:"times"`
+}
+
+// simulationControl drives a client in simulation mode: its virtual
+// clock, outages, faults and error rate, its counters, and the user of an
+// authorization code flow. Every action is answered once the client's
+// background work has come to rest.
+func simulationControl(c *sdkClient, req *request) *response {
+	if c.sim == nil {
+		return driverError("client %q is not in simulation mode", req.Client)
+	}
+	if err := c.settle(); err != nil {
+		return driverError("%v", err)
+	}
+	sim := c.sim
+	vc := sim.Clock()
+	switch req.Action {
+	case "advance":
+		var secs float64
+		if err := json.Unmarshal(req.Value, &secs); err != nil || math.IsInf(secs, 0) || secs < 0 {
+			return driverError("advance: value: want seconds of virtual time, 0 or more")
+		}
+		return advance(c, time.Duration(math.Round(secs*float64(time.Second))))
+	case "now":
+		return c.timeAnswer()
+	case "add_outage":
+		var v outageValue
+		if err := decodeValue(req.Value, &v); err != nil || v.DurationSeconds == nil {
+			return driverError("add_outage: value: want {start_in_seconds, duration_seconds, status, retry_after_seconds, endpoints}: %v", err)
+		}
+		from := vc.Now().Add(seconds(v.StartInSeconds))
+		o := simulation.Outage{
+			From:       from,
+			Until:      from.Add(seconds(*v.DurationSeconds)),
+			Status:     v.Status,
+			RetryAfter: seconds(v.RetryAfterSeconds),
+		}
+		for _, ep := range v.Endpoints {
+			o.Endpoints = append(o.Endpoints, simulation.Endpoint(ep))
+		}
+		if err := sim.AddOutage(o); err != nil {
+			return errorAnswer(err)
+		}
+		return &response{OK: true}
+	case "inject":
+		var v faultValue
+		if err := decodeValue(req.Value, &v); err != nil || v.Status == nil {
+			return driverError("inject: value: want {status, code, description, retry_after_seconds, endpoint, grant_type, times}: %v", err)
+		}
+		f := simulation.Fault{
+			Endpoint:    simulation.Endpoint(v.Endpoint),
+			Grant:       v.GrantType,
+			Status:      *v.Status,
+			Code:        v.Code,
+			Description: v.Description,
+			RetryAfter:  seconds(v.RetryAfterSeconds),
+			Times:       1,
+		}
+		if v.Times != nil {
+			f.Times = *v.Times
+		}
+		if err := sim.Inject(f); err != nil {
+			return errorAnswer(err)
+		}
+		return &response{OK: true}
+	case "set_error_rate":
+		var rate float64
+		if err := json.Unmarshal(req.Value, &rate); err != nil {
+			return driverError("set_error_rate: value: want a number from 0 to 1")
+		}
+		if err := sim.SetErrorRate(rate); err != nil {
+			return errorAnswer(err)
+		}
+		return &response{OK: true}
+	case "stats":
+		st := sim.Stats()
+		w := &wireSimStats{
+			Endpoints:           map[string]wireCounters{},
+			Grants:              map[string]wireCounters{},
+			AccessTokensIssued:  st.AccessTokens,
+			RefreshTokensIssued: st.RefreshTokens,
+		}
+		for ep, n := range st.Endpoints {
+			w.Endpoints[string(ep)] = wireCounters(n)
+		}
+		for grant, n := range st.Grants {
+			w.Grants[grant] = wireCounters(n)
+		}
+		return &response{OK: true, SimulationStats: w}
+	case "authorize":
+		var authURL string
+		if err := json.Unmarshal(req.Value, &authURL); err != nil {
+			return driverError("authorize: value (authorization URL): %v", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		callback, err := sim.Authorize(ctx, authURL)
+		if err != nil {
+			return errorAnswer(err)
+		}
+		return &response{OK: true, CallbackURL: callback}
+	}
+	return driverError("unknown simulation_control action %q", req.Action)
+}
+
+// advance moves the client's virtual clock forward by d, one wakeup at a
+// time: before each timer due on the way fires, and after the last, the
+// client's background work comes to rest, so that work woken at a time
+// runs at that time and the answer comes after everything due has run.
+func advance(c *sdkClient, d time.Duration) *response {
+	vc := c.sim.Clock()
+	target := vc.Now().Add(d)
+	for {
+		next, ok := vc.Next()
+		if !ok || next.After(target) {
+			break
+		}
+		vc.AdvanceToNext()
+		if err := c.settle(); err != nil {
+			return driverError("advance: %v", err)
+		}
+	}
+	vc.Set(target)
+	if err := c.settle(); err != nil {
+		return driverError("advance: %v", err)
+	}
+	return c.timeAnswer()
+}
+
+// timeAnswer answers the virtual time, and the virtual seconds since the
+// client was created.
+func (c *sdkClient) timeAnswer() *response {
+	now := c.sim.Clock().Now()
+	elapsed := now.Sub(c.created).Seconds()
+	return &response{OK: true, Now: now.UTC().Format(time.RFC3339Nano), ElapsedSeconds: &elapsed}
+}
+
+// decodeValue decodes a command's value into v, refusing unknown fields.
+func decodeValue(raw json.RawMessage, v any) error {
+	if len(raw) == 0 {
+		return errors.New("no value")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// seconds converts seconds to a duration, to the nanosecond.
+func seconds(s float64) time.Duration {
+	return time.Duration(math.Round(s * float64(time.Second)))
 }

@@ -92,3 +92,70 @@ func TestTypedErrors(t *testing.T) {
 		t.Errorf("injected failure = %v", answers[2])
 	}
 }
+
+const simClient = `{"id":1,"cmd":"create_client","client":"s","mode":"simulation","mode_options":{"simulation":{"token_lifetime_seconds":600}},"config":{"server_url":"https://auth.simulated.invalid","client_id":"c","client_secret":"s","refresh_buffer_seconds":60,"max_retries":0}}`
+
+// TestSimulationControl: a simulation client's tokens live on the virtual
+// clock, advance answers once the background refresh it made due has run,
+// and the simulator's counters, outages and faults are on the wire.
+func TestSimulationControl(t *testing.T) {
+	answers := session(t,
+		simClient,
+		`{"id":2,"cmd":"call","client":"s","op":"get_valid_token"}`,
+		`{"id":3,"cmd":"simulation_control","client":"s","action":"advance","value":540}`,
+		`{"id":4,"cmd":"call","client":"s","op":"get_valid_token"}`,
+		`{"id":5,"cmd":"get_current_token","client":"s"}`,
+		`{"id":6,"cmd":"simulation_control","client":"s","action":"stats"}`,
+		`{"id":7,"cmd":"simulation_control","client":"s","action":"add_outage","value":{"duration_seconds":60,"retry_after_seconds":30,"endpoints":["token"]}}`,
+		`{"id":8,"cmd":"call","client":"s","op":"authenticate_client_credentials"}`,
+		`{"id":9,"cmd":"simulation_control","client":"s","action":"advance","value":60}`,
+		`{"id":10,"cmd":"simulation_control","client":"s","action":"inject","value":{"status":500}}`,
+		`{"id":11,"cmd":"call","client":"s","op":"authenticate_client_credentials"}`,
+		`{"id":12,"cmd":"simulation_control","client":"s","action":"set_error_rate","value":2}`,
+		`{"id":13,"cmd":"simulation_control","client":"s","action":"advance","value":-1}`,
+		`{"id":14,"cmd":"simulation_control","client":"s","action":"inject","value":{"status":503,"bogus":1}}`,
+		`{"id":15,"cmd":"simulation_control","client":"s","action":"rewind"}`,
+		mockClient,
+		`{"id":17,"cmd":"simulation_control","client":"m","action":"now"}`,
+		`{"id":18,"cmd":"simulation_control","client":"s","action":"now"}`,
+	)
+	expiresIn := func(a map[string]any) any {
+		tok, _ := a["token"].(map[string]any)
+		return tok["expires_in"]
+	}
+	accessToken := func(a map[string]any) any {
+		tok, _ := a["token"].(map[string]any)
+		return tok["access_token"]
+	}
+	if got := expiresIn(answers[1]); got != float64(600) {
+		t.Errorf("a new token expires in %v, want 600 virtual seconds", got)
+	}
+	if a := answers[2]; a["ok"] != true || a["elapsed_seconds"] != float64(540) || a["now"] != "2030-01-01T00:09:00Z" {
+		t.Errorf("advance = %v", a)
+	}
+	if accessToken(answers[3]) != accessToken(answers[1]) || expiresIn(answers[3]) != float64(60) {
+		t.Errorf("at the refresh point get_valid_token = %v, want the first token with 60 s left", answers[3])
+	}
+	if accessToken(answers[4]) == accessToken(answers[1]) || expiresIn(answers[4]) != float64(600) {
+		t.Errorf("current token after the call = %v, want the refreshed one", answers[4])
+	}
+	stats, _ := answers[5]["simulation_stats"].(map[string]any)
+	grants, _ := stats["grants"].(map[string]any)
+	if cc, _ := grants["client_credentials"].(map[string]any); cc["requests"] != float64(2) || cc["succeeded"] != float64(2) {
+		t.Errorf("stats = %v, want 2 client credentials requests", answers[5])
+	}
+	if e, _ := answers[7]["error"].(map[string]any); e["code"] != "temporarily_unavailable" || e["status"] != float64(503) || e["retry_after_seconds"] != float64(30) || e["retryable"] != true {
+		t.Errorf("during the outage = %v", answers[7])
+	}
+	if e, _ := answers[10]["error"].(map[string]any); e["code"] != "server_error" || e["status"] != float64(500) {
+		t.Errorf("after an injected 500 = %v", answers[10])
+	}
+	for i, want := range map[int]string{11: "invalid_config", 12: "driver_error", 13: "driver_error", 14: "driver_error", 16: "driver_error"} {
+		if got := errorCode(answers[i]); got != want {
+			t.Errorf("answer %d = %v, want error %s", i+1, answers[i], want)
+		}
+	}
+	if a := answers[17]; a["elapsed_seconds"] != float64(600) {
+		t.Errorf("now = %v, want 600 virtual seconds since creation", a)
+	}
+}

@@ -28,7 +28,7 @@ func pyField(f *Field) TypedValue {
 	case "float":
 		return TypedValue{Type: "float", Default: floatLiteral(defaultFloat(f)), Parse: "float"}
 	case "list":
-		return TypedValue{Type: "List[str]", Default: pyListValue(defaultList(f)), Parse: "list"}
+		return TypedValue{Type: "list[str]", Default: pyListValue(defaultList(f)), Parse: "list"}
 	case "enum":
 		v := defaultEnum(f)
 		return TypedValue{Type: f.Enum.Name.Pascal, Default: f.Enum.Name.Pascal + "." + pyIdent(v.Names.UpperSnake), Parse: "enum"}
@@ -44,7 +44,7 @@ func pyArg(a *Arg) TypedValue {
 	case "int":
 		t = "int"
 	case "list":
-		t = "List[str]"
+		t = "list[str]"
 	default:
 		t = "str"
 	}
@@ -781,23 +781,24 @@ func pythonExports(v *PythonView) ([]PythonImport, []string) {
 	for _, md := range v.Modes {
 		modes = append(modes, md.OptionsClass)
 	}
+	// The modules in isort's order, by name.
 	groups := []struct {
 		module string
 		names  []string
 	}{
+		{"_protocol", runtimeNames(v, "RetryPolicy")},
 		{"cassette", runtimeNames(v, "RecordingAuthClient", "ReplayAuthClient")},
 		{"client", []string{"IAuthClient"}},
 		{"clock", []string{"Clock"}},
 		{"config", []string{"AuthClientConfig"}},
+		{"debug", runtimeNames(v, "DebugAuthClient")},
 		{"enums", enums},
 		{"errors", []string{"RETRYABLE_ERROR_CODES", "AuthError", "ConfigError", "ErrorCode", "is_retryable"}},
 		{"factory", runtimeNames(v, "create_auth_client")},
-		{"debug", runtimeNames(v, "DebugAuthClient")},
 		{"mock", runtimeNames(v, "MockAuthClient")},
 		{"modes", modes},
 		{"real", runtimeNames(v, "RealAuthClient")},
 		{"simulation", runtimeNames(v, "SimulatedAuthClient", "SimulatedServer", "VirtualClock", "simulator_of")},
-		{"_protocol", runtimeNames(v, "RetryPolicy")},
 		{"storage", []string{"IAuthTokenStorage"}},
 		{"stores", runtimeNames(v, "FileTokenStorage", "MemoryTokenStorage", "token_storage_from_config")},
 		{"tokens", []string{"AuthorizationRequest", "AuthResult", "AuthToken", "IntrospectionResult"}},
@@ -824,20 +825,15 @@ func pythonExports(v *PythonView) ([]PythonImport, []string) {
 }
 
 func pythonClientImports(v *PythonView) (typing, tokens string) {
-	typingNames := map[string]bool{"Optional": true} // current_token
+	// Optional is current_token's; list arguments are spelled list[str].
 	tokenNames := map[string]bool{"AuthToken": true}
 	resultNames := map[string]string{"auth_result": "AuthResult", "authorization_request": "AuthorizationRequest", "introspection": "IntrospectionResult"}
 	for _, op := range v.Operations {
 		if name, ok := resultNames[op.Operation.Result]; ok {
 			tokenNames[name] = true
 		}
-		for _, a := range op.Args {
-			if a.Kind == "list" {
-				typingNames["List"] = true
-			}
-		}
 	}
-	return pyImport("typing", pySortNames(pyKeys(typingNames))), pyImport(".tokens", pySortNames(pyKeys(tokenNames)))
+	return pyImport("typing", []string{"Optional"}), pyImport(".tokens", pySortNames(pyKeys(tokenNames)))
 }
 
 func pyKeys(set map[string]bool) []string {

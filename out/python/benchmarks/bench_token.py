@@ -28,8 +28,9 @@ import sys
 import time
 import timeit
 import warnings
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator, List, Tuple
+from typing import Any, Callable
 
 import httpx
 
@@ -55,7 +56,7 @@ CLIENT_SECRET = "basic-secret"
 SCOPES = ["trading"]
 
 
-def _server_command() -> List[str]:
+def _server_command() -> list[str]:
     command = os.environ.get(AUTHSERVER_ENV, "").strip()
     if command:
         return shlex.split(command)
@@ -113,7 +114,7 @@ async def best_ns_async(call: Callable[[], Awaitable[Any]], repeat: int) -> floa
     return best / number * 1e9
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7, help="timed runs, best of")
     args = parser.parse_args(argv)
@@ -127,7 +128,7 @@ def main(argv: List[str]) -> int:
             client_secret=CLIENT_SECRET,
             default_scopes=SCOPES,
         )
-        rows: List[Tuple[str, str, str, float]] = []  # kind, client, call, ns
+        rows: list[tuple[str, str, str, float]] = []  # kind, client, call, ns
 
         with RealAuthClient(config) as client:
             result = client.authenticate_client_credentials()

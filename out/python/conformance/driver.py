@@ -16,16 +16,20 @@ or code anywhere but in the answers the protocol asks for.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import logging
+import math
 import os
 import sys
 import tempfile
 import threading
 import traceback
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
-from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from coyote_infra_security import (
     AuthClientConfig,
@@ -40,6 +44,7 @@ from coyote_infra_security import (
     MockAuthClient,
     RecordingAuthClient,
     RuntimeMode,
+    SimulatedAuthClient,
     __version__,
     create_auth_client,
     mode_options,
@@ -52,6 +57,32 @@ PROTOCOL_VERSION = 1
 #: The logger the SDK writes to; every record goes to the buffer of the
 #: client whose command is running.
 SDK_LOGGER = "coyote_infra_security"
+
+#: How long, in real time, a simulated client's background work may take to
+#: finish or wait on the virtual clock.
+SETTLE_TIMEOUT = 10.0
+
+#: The fields of the values of simulation_control add_outage and inject.
+OUTAGE_FIELDS = frozenset(
+    (
+        "start_in_seconds",
+        "duration_seconds",
+        "status",
+        "retry_after_seconds",
+        "endpoints",
+    )
+)
+FAULT_FIELDS = frozenset(
+    (
+        "status",
+        "code",
+        "description",
+        "retry_after_seconds",
+        "endpoint",
+        "grant_type",
+        "times",
+    )
+)
 
 #: The arguments of every operation, named as in the spec.
 ARGUMENTS = frozenset(
@@ -78,8 +109,10 @@ class _Client:
 
     def __init__(self, client: IAuthClient) -> None:
         self.client = client
-        self.logs: List[str] = []
+        self.logs: list[str] = []
         self.lock = threading.Lock()
+        #: The virtual time at which a client in simulation mode was created.
+        self.created = 0.0
 
     def log(self, line: str) -> None:
         with self.lock:
@@ -112,14 +145,14 @@ class Driver:
     """The clients of one session and the commands on them."""
 
     def __init__(self) -> None:
-        self.clients: Dict[str, _Client] = {}
+        self.clients: dict[str, _Client] = {}
         self.router = _Router()
         logger = logging.getLogger(SDK_LOGGER)
         logger.addHandler(self.router)
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
 
-    def handle(self, req: Mapping[str, Any]) -> Dict[str, Any]:
+    def handle(self, req: Mapping[str, Any]) -> dict[str, Any]:
         cmd = req.get("cmd")
         if cmd == "hello":
             return {
@@ -144,12 +177,12 @@ class Driver:
 
     def on_client(
         self, cmd: Any, entry: _Client, req: Mapping[str, Any]
-    ) -> Dict[str, Any]:
+    ) -> dict[str, Any]:
         client = entry.client
         if cmd == "call":
-            return call(client, req.get("op", ""), req.get("args"))
+            return settled(client, call(client, req.get("op", ""), req.get("args")))
         if cmd == "call_concurrent":
-            return call_concurrent(client, req)
+            return settled(client, call_concurrent(client, req))
         if cmd == "get_current_token":
             token = client.current_token
             return {"token": None if token is None else token_of(token)}
@@ -161,6 +194,8 @@ class Driver:
             return {"logs": entry.text()}
         if cmd == "mock_control":
             return mock_control(client, req)
+        if cmd == "simulation_control":
+            return simulation_control(entry, req)
         if cmd == "save_cassette":
             if not isinstance(client, RecordingAuthClient):
                 raise DriverError(f"client {req.get('client')!r} is not in record mode")
@@ -172,7 +207,7 @@ class Driver:
             return {}
         raise DriverError(f"unknown command {cmd!r}")
 
-    def create_client(self, req: Mapping[str, Any]) -> Dict[str, Any]:
+    def create_client(self, req: Mapping[str, Any]) -> dict[str, Any]:
         name = req.get("client")
         if not name or not isinstance(name, str):
             raise DriverError("create_client needs a client name")
@@ -196,6 +231,8 @@ class Driver:
             )
         finally:
             self.router.current = None
+        if isinstance(entry.client, SimulatedAuthClient):
+            entry.created = entry.client.simulator.clock.time()
         self.clients[name] = entry
         return {}
 
@@ -226,7 +263,7 @@ def load_config(values: Any) -> AuthClientConfig:
         os.unlink(path)
 
 
-def call(client: IAuthClient, op: str, raw: Any) -> Dict[str, Any]:
+def call(client: IAuthClient, op: str, raw: Any) -> dict[str, Any]:
     """Runs one operation of the spec."""
     args = raw or {}
     if not isinstance(args, dict):
@@ -275,7 +312,9 @@ def call(client: IAuthClient, op: str, raw: Any) -> Dict[str, Any]:
     if op == "revoke_token":
         return {"value": client.revoke_token(arg("token"), arg("token_type_hint"))}
     if op == "introspect_token":
-        return {"introspection": introspection_of(client.introspect_token(arg("token")))}
+        return {
+            "introspection": introspection_of(client.introspect_token(arg("token")))
+        }
     if op == "test_connection":
         return {"value": client.test_connection()}
     if op == "clear_tokens":
@@ -284,13 +323,13 @@ def call(client: IAuthClient, op: str, raw: Any) -> Dict[str, Any]:
     raise DriverError(f"unknown operation {op!r}")
 
 
-def call_concurrent(client: IAuthClient, req: Mapping[str, Any]) -> Dict[str, Any]:
+def call_concurrent(client: IAuthClient, req: Mapping[str, Any]) -> dict[str, Any]:
     """Runs the same operation from req["callers"] threads at once and
     answers every result, in caller order."""
     callers = req.get("callers")
     if not isinstance(callers, int) or callers < 1:
         raise DriverError("call_concurrent needs callers >= 1")
-    results: List[Dict[str, Any]] = [{} for _ in range(callers)]
+    results: list[dict[str, Any]] = [{} for _ in range(callers)]
     start = threading.Barrier(callers)
 
     def run(i: int) -> None:
@@ -305,7 +344,7 @@ def call_concurrent(client: IAuthClient, req: Mapping[str, Any]) -> Dict[str, An
     return {"results": results}
 
 
-def mock_control(client: IAuthClient, req: Mapping[str, Any]) -> Dict[str, Any]:
+def mock_control(client: IAuthClient, req: Mapping[str, Any]) -> dict[str, Any]:
     """Changes a mock client at run time."""
     if not isinstance(client, MockAuthClient):
         raise DriverError(f"client {req.get('client')!r} is not in mock mode")
@@ -324,6 +363,135 @@ def mock_control(client: IAuthClient, req: Mapping[str, Any]) -> Dict[str, Any]:
     if action == "seed":
         return {"seed": client.seed}
     raise DriverError(f"unknown mock_control action {action!r}")
+
+
+def settle(client: IAuthClient) -> None:
+    """Waits until the background work of a client in simulation mode (an
+    early refresh, a retry sleeping out its backoff) has finished or waits on
+    the virtual clock; other clients have nothing to wait for."""
+    if isinstance(client, SimulatedAuthClient):
+        try:
+            client.wait_until_idle(SETTLE_TIMEOUT)
+        except TimeoutError:
+            raise DriverError(
+                "the simulated client's background work did not come to rest "
+                f"within {SETTLE_TIMEOUT}s"
+            ) from None
+
+
+def settled(client: IAuthClient, fields: dict[str, Any]) -> dict[str, Any]:
+    """fields, once the client's background work has come to rest."""
+    settle(client)
+    return fields
+
+
+def simulation_control(entry: _Client, req: Mapping[str, Any]) -> dict[str, Any]:
+    """Drives a client in simulation mode: its virtual clock, outages,
+    faults and error rate, its counters, and the user of an authorization
+    code flow. Every action is answered once the client's background work
+    has come to rest."""
+    client = entry.client
+    if not isinstance(client, SimulatedAuthClient):
+        raise DriverError(f"client {req.get('client')!r} is not in simulation mode")
+    settle(client)
+    simulator = client.simulator
+    clock = simulator.clock
+    action, value = req.get("action"), req.get("value")
+    if action == "advance":
+        seconds = _number(action, value)
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise DriverError("advance: value: want seconds of virtual time, 0 or more")
+        target = clock.time() + seconds
+        # One wakeup at a time: what wakes at a time runs at that time, and
+        # comes to rest before the clock moves on.
+        while True:
+            wakeup = clock.next_wakeup()
+            if wakeup is None or wakeup.timestamp() > target:
+                break
+            clock.advance_to_next()
+            settle(client)
+        clock.set(target)
+        settle(client)
+        return _time_answer(clock.time(), entry.created)
+    if action == "now":
+        return _time_answer(clock.time(), entry.created)
+    if action == "add_outage":
+        fields = _fields(action, value, OUTAGE_FIELDS)
+        if "duration_seconds" not in fields:
+            raise DriverError("add_outage: value: duration_seconds is required")
+        start = clock.time() + _number(action, fields.get("start_in_seconds", 0))
+        endpoints = fields.get("endpoints")
+        if endpoints is not None and not isinstance(endpoints, list):
+            raise DriverError("add_outage: endpoints: want a list of endpoint names")
+        simulator.add_outage(
+            start,
+            start + _number(action, fields["duration_seconds"]),
+            status=fields.get("status", 503),
+            retry_after=_optional_number(action, fields.get("retry_after_seconds")),
+            endpoints=endpoints or None,
+        )
+        return {}
+    if action == "inject":
+        fields = _fields(action, value, FAULT_FIELDS)
+        if "status" not in fields:
+            raise DriverError("inject: value: status is required")
+        simulator.inject(
+            fields["status"],
+            fields.get("code") or None,
+            description=fields.get("description"),
+            retry_after=_optional_number(action, fields.get("retry_after_seconds")),
+            endpoint=fields.get("endpoint") or None,
+            grant=fields.get("grant_type") or None,
+            times=fields.get("times", 1),
+        )
+        return {}
+    if action == "set_error_rate":
+        simulator.set_error_rate(_number(action, value))
+        return {}
+    if action == "stats":
+        stats = simulator.stats()
+        return {
+            "simulation_stats": {
+                "endpoints": {
+                    name: dataclasses.asdict(counters)
+                    for name, counters in stats.endpoints.items()
+                },
+                "grants": {
+                    name: dataclasses.asdict(counters)
+                    for name, counters in stats.grants.items()
+                },
+                "access_tokens_issued": stats.access_tokens_issued,
+                "refresh_tokens_issued": stats.refresh_tokens_issued,
+            }
+        }
+    if action == "authorize":
+        if not isinstance(value, str):
+            raise DriverError("authorize: value (authorization URL): want a string")
+        return {"callback_url": client.authorize(value)}
+    raise DriverError(f"unknown simulation_control action {action!r}")
+
+
+def _time_answer(now: float, created: float) -> dict[str, Any]:
+    """The virtual time now, as RFC 3339 in UTC, and the virtual seconds
+    since created, when the client was created."""
+    moment = datetime.fromtimestamp(now, timezone.utc)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}".rstrip("0")
+    return {"now": text + "Z", "elapsed_seconds": now - created}
+
+
+def _fields(action: str, value: Any, known: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise DriverError(f"{action}: value: want an object")
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise DriverError(f"{action}: value: unknown fields {unknown}")
+    return value
+
+
+def _optional_number(action: str, value: Any) -> Optional[float]:
+    return None if value is None else _number(action, value)
 
 
 def _number(action: str, value: Any) -> float:
@@ -348,7 +516,7 @@ class _Untyped(Exception):
     """The SDK broke its contract of typed errors."""
 
 
-def result_answer(result: AuthResult) -> Dict[str, Any]:
+def result_answer(result: AuthResult) -> dict[str, Any]:
     if result.success and result.token is not None:
         return {"token": token_of(result.token)}
     if result.error is not None:
@@ -359,9 +527,9 @@ def result_answer(result: AuthResult) -> Dict[str, Any]:
     )
 
 
-def token_of(token: AuthToken) -> Dict[str, Any]:
+def token_of(token: AuthToken) -> dict[str, Any]:
     expires_in = token.expires_in()
-    wire: Dict[str, Any] = {
+    wire: dict[str, Any] = {
         "access_token": token.access_token,
         "token_type": token.token_type,
         "scopes": list(token.scopes or []),
@@ -373,29 +541,29 @@ def token_of(token: AuthToken) -> Dict[str, Any]:
     return wire
 
 
-def authorization_request_of(request: AuthorizationRequest) -> Dict[str, Any]:
+def authorization_request_of(request: AuthorizationRequest) -> dict[str, Any]:
     return {
         "url": request.authorization_url,
         "state": request.state,
         "code_verifier": request.code_verifier,
         # The redirect_uri sent in the request, which the code exchange
         # must repeat.
-        "redirect_uri": parse_qs(urlsplit(request.authorization_url).query)
-        .get("redirect_uri", [""])[-1],
+        "redirect_uri": parse_qs(urlsplit(request.authorization_url).query).get(
+            "redirect_uri", [""]
+        )[-1],
     }
 
 
-def introspection_of(info: IntrospectionResult) -> Dict[str, Any]:
-    wire: Dict[str, Any] = {"active": info.active, "scopes": list(info.scopes or [])}
-    for key, value in (
-        ("client_id", info.client_id),
-        ("username", info.username),
-        ("token_type", info.token_type),
-        ("sub", info.subject),
-        ("iss", info.issuer),
-    ):
-        if value:
-            wire[key] = value
+def introspection_of(info: IntrospectionResult) -> dict[str, Any]:
+    wire: dict[str, Any] = {"active": info.active, "scopes": list(info.scopes or [])}
+    optional = {
+        "client_id": info.client_id,
+        "username": info.username,
+        "token_type": info.token_type,
+        "sub": info.subject,
+        "iss": info.issuer,
+    }
+    wire.update({key: value for key, value in optional.items() if value})
     if info.audience:
         wire["aud"] = list(info.audience)
     if isinstance(info.expires_at, datetime):
@@ -406,13 +574,16 @@ def introspection_of(info: IntrospectionResult) -> Dict[str, Any]:
     return wire
 
 
-def error_of(error: BaseException) -> Dict[str, Any]:
+def error_of(error: BaseException) -> dict[str, Any]:
     """The protocol's error object of an exception."""
     if isinstance(error, DriverError):
         return {"code": "driver_error", "description": str(error)}
     if not isinstance(error, AuthError):
-        return {"code": "untyped_error", "description": f"{type(error).__name__}: {error}"}
-    wire: Dict[str, Any] = {
+        return {
+            "code": "untyped_error",
+            "description": f"{type(error).__name__}: {error}",
+        }
+    wire: dict[str, Any] = {
         "code": error.code,
         "description": str(error),
         "retryable": bool(error.retryable),
@@ -423,7 +594,7 @@ def error_of(error: BaseException) -> Dict[str, Any]:
     return wire
 
 
-def answer(run: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
+def answer(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The answer of a command: ok with its fields, or its error."""
     try:
         fields = run()
@@ -447,10 +618,13 @@ def serve(stdin: Any, stdout: Any) -> int:
                 if not isinstance(req, dict):
                     raise ValueError("a command is a JSON object")
             except ValueError as error:
-                resp = {"ok": False, "error": error_of(DriverError(f"malformed command: {error}"))}
+                resp = {
+                    "ok": False,
+                    "error": error_of(DriverError(f"malformed command: {error}")),
+                }
                 req = {}
             else:
-                resp = answer(lambda: driver.handle(req))
+                resp = answer(functools.partial(driver.handle, req))
             if "id" in req:
                 resp = {"id": req["id"], **resp}
             stdout.write(json.dumps(resp, separators=(",", ":")) + "\n")

@@ -12,9 +12,10 @@ import shlex
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, TypeVar
+from typing import Any, Callable, NamedTuple, Optional, TypeVar
 
 import httpx
 import pytest
@@ -33,7 +34,7 @@ AUTHSERVER_ENV = "COYOTE_AUTHSERVER_CMD"
 MTLSSERVER_ENV = "COYOTE_MTLSSERVER_CMD"
 
 
-def _server_command(env: str, package: str) -> Optional[List[str]]:
+def _server_command(env: str, package: str) -> Optional[list[str]]:
     command = os.environ.get(env, "").strip()
     if command:
         return shlex.split(command)
@@ -43,7 +44,7 @@ def _server_command(env: str, package: str) -> Optional[List[str]]:
     return None
 
 
-def _authserver_command() -> Optional[List[str]]:
+def _authserver_command() -> Optional[list[str]]:
     return _server_command(AUTHSERVER_ENV, "./conformance/authserver/cmd/authserver")
 
 
@@ -55,7 +56,7 @@ def run_authserver(keys: Path) -> Iterator[str]:
     if command is None:
         pytest.skip(f"no authorization server: set {AUTHSERVER_ENV}")
     process = subprocess.Popen(
-        command + ["-keys-dir", str(keys)],
+        [*command, "-keys-dir", str(keys)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -75,7 +76,7 @@ def run_authserver(keys: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def _authserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str, Path]]:
+def _authserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A running conformance authorization server: its URL and the folder
     of its PEM test keys."""
     keys = tmp_path_factory.mktemp("keys")
@@ -92,13 +93,13 @@ def repository_root() -> Optional[Path]:
 
 
 @pytest.fixture(scope="session")
-def authserver(_authserver: Tuple[str, Path]) -> str:
+def authserver(_authserver: tuple[str, Path]) -> str:
     """The URL of a running conformance authorization server."""
     return _authserver[0]
 
 
 @pytest.fixture(scope="session")
-def keys(_authserver: Tuple[str, Path]) -> Path:
+def keys(_authserver: tuple[str, Path]) -> Path:
     """The folder of the server's PEM test keys: rsa-pkcs1.pem,
     rsa-pkcs8.pem, ec-sec1.pem, ec-pkcs8.pem and untrusted-ec-pkcs8.pem."""
     return _authserver[1]
@@ -122,7 +123,7 @@ def mtlsserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MTLSServer]
         pytest.skip(f"no mutual-TLS server: set {MTLSSERVER_ENV}")
     pki = tmp_path_factory.mktemp("pki")
     process = subprocess.Popen(
-        command + ["-pki-dir", str(pki)],
+        [*command, "-pki-dir", str(pki)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -143,7 +144,7 @@ def mtlsserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MTLSServer]
             process.wait()
 
 
-Reply = Tuple[int, Dict[str, str], bytes]
+Reply = tuple[int, dict[str, str], bytes]
 
 
 def reply(status: int = 200, body: Any = None, **headers: str) -> Reply:
@@ -166,8 +167,8 @@ class FaultServer:
     reply (the last one repeats) and records the requests."""
 
     def __init__(self) -> None:
-        self.replies: List[Reply] = [token_reply()]
-        self.requests: List[Tuple[str, str, Dict[str, str], bytes]] = []
+        self.replies: list[Reply] = [token_reply()]
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
         self._lock = threading.Lock()
         server = self
 
@@ -232,7 +233,7 @@ class Counter:
     """Counts the requests of httpx clients by path."""
 
     def __init__(self) -> None:
-        self.paths: List[str] = []
+        self.paths: list[str] = []
         self._lock = threading.Lock()
 
     def hook(self, request: httpx.Request) -> None:
@@ -268,7 +269,7 @@ def counted_client(
 def server_config(url: str, client: str = "basic", **extra: Any) -> AuthClientConfig:
     """A configuration for a default client of the conformance server:
     basic-client (client_secret_basic) or post-client (client_secret_post)."""
-    values: Dict[str, Any] = dict(
+    values: dict[str, Any] = dict(
         server_url=url,
         client_id=f"{client}-client",
         client_secret=f"{client}-secret",
@@ -281,7 +282,7 @@ def server_config(url: str, client: str = "basic", **extra: Any) -> AuthClientCo
 
 def fault_config(url: str, **extra: Any) -> AuthClientConfig:
     """A configuration whose endpoints are on the fault server at url."""
-    values: Dict[str, Any] = dict(
+    values: dict[str, Any] = dict(
         server_url=url,
         client_id="fault-client",
         client_secret="fault-secret-value",

@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from typing import Any, Dict
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from conftest import Counter, counted_client
 
+from conftest import Counter, counted_client
 from coyote_infra_security import (
     AuthClientConfig,
     AuthError,
@@ -27,7 +27,7 @@ REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
 def code_config(url: str, client: str = "public", **extra: Any) -> AuthClientConfig:
     """A configuration for public-client (PKCE, no secret) or basic-client."""
-    values: Dict[str, Any] = dict(
+    values: dict[str, Any] = dict(
         server_url=url,
         client_id=f"{client}-client",
         auth_mode="authorization_code_pkce",
@@ -52,7 +52,7 @@ def browse(auth_url: str) -> str:
     return location
 
 
-def query(url: str) -> Dict[str, str]:
+def query(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
@@ -121,11 +121,10 @@ def test_manual_exchange_async_with_a_confidential_client(authserver: str) -> No
     client = create_auth_client(code_config(authserver, "basic"))
 
     async def flow() -> Any:
-        auth_url, code_verifier, state = (
-            await client.start_authorization_code_flow_async(
-                redirect_uri=REDIRECT_URI, scopes=["portfolio"]
-            )
+        request = await client.start_authorization_code_flow_async(
+            redirect_uri=REDIRECT_URI, scopes=["portfolio"]
         )
+        auth_url, code_verifier, _state = request
         # The plain code grant of a confidential client: no PKCE.
         assert "code_challenge" not in query(auth_url) and code_verifier == ""
         code = query(browse(auth_url))["code"]
@@ -153,7 +152,7 @@ def test_wrong_code_verifier_is_refused(authserver: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "changes, code",
+    ("changes", "code"),
     [
         ({"state": "forged-state"}, "invalid_state"),
         ({"state": None}, "invalid_state"),
@@ -166,7 +165,7 @@ def test_wrong_code_verifier_is_refused(authserver: str) -> None:
     ],
 )
 def test_bad_authorization_responses(
-    authserver: str, changes: Dict[str, Any], code: str
+    authserver: str, changes: dict[str, Any], code: str
 ) -> None:
     counter = Counter()
     client = counted_client(code_config(authserver), counter)

@@ -11,11 +11,11 @@ import json
 import re
 import stat
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import pytest
-from conftest import repository_root, run_authserver, server_config
 
+from conftest import repository_root, run_authserver, server_config
 from coyote_infra_security import (
     AuthClientConfig,
     AuthError,
@@ -25,7 +25,7 @@ from coyote_infra_security import (
 )
 
 
-def _record(url: str, path: Path) -> Dict[str, Any]:
+def _record(url: str, path: Path) -> dict[str, Any]:
     """Records a token, two introspections around a revocation; returns
     what the client saw."""
     client = create_auth_client(
@@ -48,7 +48,7 @@ def _record(url: str, path: Path) -> Dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A cassette recorded against a server of its own, stopped since."""
     folder = tmp_path_factory.mktemp("cassette")
     path = folder / "session.cassette.json"
@@ -57,7 +57,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     return {"url": url, "path": path, "seen": seen}
 
 
-def test_record_writes_a_redacted_cassette(recorded: Dict[str, Any]) -> None:
+def test_record_writes_a_redacted_cassette(recorded: dict[str, Any]) -> None:
     path: Path = recorded["path"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert not list(path.parent.glob(".cassette-*"))  # no temporary file left
@@ -83,7 +83,7 @@ def test_record_writes_a_redacted_cassette(recorded: Dict[str, Any]) -> None:
         assert {"name": "token", "value": "<<access_token:1>>"} in r["form"]
 
 
-def test_cassette_validates_against_the_schema(recorded: Dict[str, Any]) -> None:
+def test_cassette_validates_against_the_schema(recorded: dict[str, Any]) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     root = repository_root()
     if root is None:
@@ -101,7 +101,7 @@ def test_cassette_validates_against_the_schema(recorded: Dict[str, Any]) -> None
         jsonschema.Draft202012Validator(schema).validate(leaked)
 
 
-def test_replay_answers_with_the_server_stopped(recorded: Dict[str, Any]) -> None:
+def test_replay_answers_with_the_server_stopped(recorded: dict[str, Any]) -> None:
     client = create_auth_client(
         server_config(recorded["url"], "basic"),
         mode="replay",
@@ -122,7 +122,7 @@ def test_replay_answers_with_the_server_stopped(recorded: Dict[str, Any]) -> Non
     client.close()
 
 
-def test_replay_async(recorded: Dict[str, Any]) -> None:
+def test_replay_async(recorded: dict[str, Any]) -> None:
     client = create_auth_client(
         server_config(recorded["url"], "basic"),
         mode="replay",
@@ -139,7 +139,7 @@ def test_replay_async(recorded: Dict[str, Any]) -> None:
 
 
 def test_unmatched_request_names_the_closest_interaction(
-    recorded: Dict[str, Any],
+    recorded: dict[str, Any],
 ) -> None:
     client = create_auth_client(
         server_config(recorded["url"], "basic"),
@@ -158,7 +158,7 @@ def test_unmatched_request_names_the_closest_interaction(
     assert "basic-secret" not in message
 
 
-def test_replayed_twice_is_named(recorded: Dict[str, Any]) -> None:
+def test_replayed_twice_is_named(recorded: dict[str, Any]) -> None:
     replay = ReplayAuthClient(
         server_config(recorded["url"], "basic"), str(recorded["path"])
     )

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 
@@ -332,7 +332,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MODE", raising=False)
 
 
-def write_yaml(path: Path, lines: List[str]) -> Path:
+def write_yaml(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -359,7 +359,7 @@ def test_empty_variables_leave_the_defaults(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.mark.parametrize(
-    "text, value",
+    ("text", "value"),
     [
         ("true", True),
         ("FALSE", False),
@@ -377,7 +377,7 @@ def test_booleans_in_every_spelling(
 
 
 @pytest.mark.parametrize(
-    "env, text, names",
+    ("env", "text", "names"),
     [
         (
             "COYOTE_AUTH_MODE",
@@ -423,7 +423,7 @@ def test_booleans_in_every_spelling(
     ],
 )
 def test_bad_environment_value_is_named(
-    monkeypatch: pytest.MonkeyPatch, env: str, text: str, names: List[str]
+    monkeypatch: pytest.MonkeyPatch, env: str, text: str, names: list[str]
 ) -> None:
     monkeypatch.setenv(env, text)
     with pytest.raises(ConfigError) as caught:
@@ -528,7 +528,7 @@ def test_validate_names_missing_required_fields() -> None:
 
 
 @pytest.mark.parametrize(
-    "mode, method, missing, valid",
+    ("mode", "method", "missing", "valid"),
     [
         (
             AuthMode.CLIENT_CREDENTIALS,
@@ -619,9 +619,9 @@ def test_validate_names_missing_required_fields() -> None:
     ],
 )
 def test_validate_names_what_each_flow_requires(
-    mode: Any, method: Any, missing: List[str], valid: Any
+    mode: Any, method: Any, missing: list[str], valid: Any
 ) -> None:
-    settings: Dict[str, Any] = {"auth_mode": mode}
+    settings: dict[str, Any] = {"auth_mode": mode}
     if method is not None:
         settings["client_auth_method"] = method
     problems = AuthClientConfig(**settings).validate()
@@ -633,7 +633,7 @@ def test_validate_names_what_each_flow_requires(
 
 
 @pytest.mark.parametrize(
-    "mode, method",
+    ("mode", "method"),
     [
         (AuthMode.CLIENT_CREDENTIALS, ClientAuthMethod.TLS_CLIENT_AUTH),
         (AuthMode.AUTHORIZATION_CODE, ClientAuthMethod.TLS_CLIENT_AUTH),
@@ -645,7 +645,7 @@ def test_validate_names_what_each_flow_requires(
 def test_validate_names_client_auth_methods_a_flow_does_not_allow(
     mode: Any, method: Any
 ) -> None:
-    settings: Dict[str, Any] = {"auth_mode": mode, "client_auth_method": method}
+    settings: dict[str, Any] = {"auth_mode": mode, "client_auth_method": method}
     problems = AuthClientConfig(**settings).validate()
     prefix = f'client_auth_method: "{method.value}"'
     assert any(p.startswith(prefix) for p in problems), problems
@@ -657,7 +657,7 @@ def test_validate_checks_url_syntax() -> None:
 
 
 @pytest.mark.parametrize(
-    "name, value, bound",
+    ("name", "value", "bound"),
     [
         ("jwt_lifetime_seconds", 61, "60"),
         ("max_retries", -1, "0"),
@@ -680,7 +680,7 @@ def test_enum_fields_accept_their_values() -> None:
 def test_secrets_never_appear_in_the_string_form(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    secrets: Dict[str, Any] = {name: value for name, _, value in SECRETS}
+    secrets: dict[str, Any] = {name: value for name, _, value in SECRETS}
     config = AuthClientConfig(**secrets)
     for text in (repr(config), str(config), f"{config}"):
         for name, _, value in SECRETS:

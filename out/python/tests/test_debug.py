@@ -11,8 +11,8 @@ import json
 import logging
 
 import pytest
-from conftest import server_config
 
+from conftest import server_config
 from coyote_infra_security import DebugAuthClient, create_auth_client
 from coyote_infra_security.debug import REDACTED, TRACE_LOGGER
 

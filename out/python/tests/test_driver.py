@@ -11,7 +11,7 @@ import io
 import json
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 
@@ -34,7 +34,7 @@ def driver() -> ModuleType:
     return module
 
 
-def session(driver: ModuleType, *commands: Any) -> List[Dict[str, Any]]:
+def session(driver: ModuleType, *commands: Any) -> list[dict[str, Any]]:
     """Runs commands (objects, or raw lines) and returns the answers."""
     lines = [c if isinstance(c, str) else json.dumps(c) for c in commands]
     stdout = io.StringIO()
@@ -102,16 +102,28 @@ def test_mock_client_session(driver: ModuleType) -> None:
         create,
         {"cmd": "get_current_token", "client": "m"},
         {"cmd": "call", "client": "m", "op": "get_valid_token"},
-        {"cmd": "call_concurrent", "client": "m", "op": "get_valid_token", "callers": 5},
+        {
+            "cmd": "call_concurrent",
+            "client": "m",
+            "op": "get_valid_token",
+            "callers": 5,
+        },
         {"cmd": "mock_control", "client": "m", "action": "seed"},
-        {"cmd": "mock_control", "client": "m", "action": "set_failure_rate", "value": 1},
+        {
+            "cmd": "mock_control",
+            "client": "m",
+            "action": "set_failure_rate",
+            "value": 1,
+        },
         {"cmd": "call", "client": "m", "op": "authenticate_client_credentials"},
         {"cmd": "call", "client": "m", "op": "get_valid_token", "args": {"bogus": 1}},
         {"cmd": "get_debug_export", "client": "m"},
         {"cmd": "close", "client": "m"},
         {"cmd": "get_logs", "client": "m"},
     )
-    created, empty, got, herd, seed, rate, failed, bad_args, export, closed, gone = answers
+    created, empty, got, herd, seed, rate, failed, bad_args, export, closed, gone = (
+        answers
+    )
     assert created["ok"] and empty == {"ok": True, "token": None}
     token = got["token"]
     assert token["token_type"] == "Bearer" and token["scopes"] == ["trading"]
@@ -125,3 +137,72 @@ def test_mock_client_session(driver: ModuleType) -> None:
     assert bad_args["error"]["code"] == "driver_error"
     assert export["error"]["code"] == "driver_error"  # not a debug client
     assert closed["ok"] and gone["error"]["code"] == "driver_error"
+
+
+def test_simulation_session(driver: ModuleType) -> None:
+    """A simulation client's tokens live on the virtual clock; advance
+    answers once the background refresh it made due has run; the
+    simulator's counters, outages and faults are on the wire."""
+
+    def control(action: str, value: Any = None) -> dict[str, Any]:
+        command = {"cmd": "simulation_control", "client": "s", "action": action}
+        if value is not None:
+            command["value"] = value
+        return command
+
+    answers = session(
+        driver,
+        {
+            "cmd": "create_client",
+            "client": "s",
+            "mode": "simulation",
+            "mode_options": {"simulation": {"token_lifetime_seconds": 600}},
+            "config": {
+                "server_url": "https://auth.simulated.invalid",
+                "client_id": "c",
+                "client_secret": "s",
+                "refresh_buffer_seconds": 60,
+                "max_retries": 0,
+            },
+        },
+        {"cmd": "call", "client": "s", "op": "get_valid_token"},
+        control("advance", 540),
+        {"cmd": "call", "client": "s", "op": "get_valid_token"},
+        {"cmd": "get_current_token", "client": "s"},
+        control("stats"),
+        control(
+            "add_outage",
+            {"duration_seconds": 60, "retry_after_seconds": 30, "endpoints": ["token"]},
+        ),
+        {"cmd": "call", "client": "s", "op": "authenticate_client_credentials"},
+        control("advance", 60),
+        control("inject", {"status": 500}),
+        {"cmd": "call", "client": "s", "op": "authenticate_client_credentials"},
+        control("set_error_rate", 2),
+        control("advance", -1),
+        control("inject", {"status": 503, "bogus": 1}),
+        control("rewind"),
+        {"cmd": "create_client", "client": "m", "mode": "mock", "config": MOCK_CONFIG},
+        {"cmd": "simulation_control", "client": "m", "action": "now"},
+        control("now"),
+    )
+    first, advanced, due, current, stats = answers[1:6]
+    assert first["token"]["expires_in"] == 600
+    assert advanced["now"] == "2030-01-01T00:09:00Z"
+    assert advanced["elapsed_seconds"] == 540
+    assert due["token"]["access_token"] == first["token"]["access_token"]
+    assert due["token"]["expires_in"] == 60
+    assert current["token"]["access_token"] != first["token"]["access_token"]
+    assert current["token"]["expires_in"] == 600
+    grants = stats["simulation_stats"]["grants"]
+    assert grants["client_credentials"]["requests"] == 2
+    assert grants["client_credentials"]["succeeded"] == 2
+    outage = answers[7]["error"]
+    assert outage["code"] == "temporarily_unavailable" and outage["status"] == 503
+    assert outage["retryable"] is True and outage["retry_after_seconds"] == 30
+    fault = answers[10]["error"]
+    assert fault["code"] == "server_error" and fault["status"] == 500
+    assert answers[11]["error"]["code"] == "invalid_config"
+    for refused in (answers[12], answers[13], answers[14], answers[16]):
+        assert refused["error"]["code"] == "driver_error", refused
+    assert answers[17]["elapsed_seconds"] == 600

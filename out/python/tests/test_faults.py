@@ -10,9 +10,17 @@ import time
 from urllib.parse import parse_qs
 
 import pytest
-from conftest import FAST_RETRY, Counter, FaultServer, counted_client, fault_config
-from conftest import reply, token_reply, wait_for
 
+from conftest import (
+    FAST_RETRY,
+    Counter,
+    FaultServer,
+    counted_client,
+    fault_config,
+    reply,
+    token_reply,
+    wait_for,
+)
 from coyote_infra_security import (
     AuthError,
     RealAuthClient,

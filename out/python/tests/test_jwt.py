@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 from urllib.parse import parse_qs
 
 import jwt
 import pytest
-from conftest import FAST_RETRY, Counter, FaultServer, counted_client, fault_config
-from conftest import token_reply
 
+from conftest import (
+    FAST_RETRY,
+    Counter,
+    FaultServer,
+    counted_client,
+    fault_config,
+    token_reply,
+)
 from coyote_infra_security import AuthClientConfig, RealAuthClient, create_auth_client
 
 
 def jwt_config(url: str, client: str, key: Path, **extra: Any) -> AuthClientConfig:
     """A configuration for a private_key_jwt client of the server."""
-    values: Dict[str, Any] = dict(
+    values: dict[str, Any] = dict(
         server_url=url,
         client_id=client,
         client_auth_method="private_key_jwt",
@@ -34,7 +40,7 @@ def jwt_config(url: str, client: str, key: Path, **extra: Any) -> AuthClientConf
 def bearer_config(url: str, key: Path, kid: str, **extra: Any) -> AuthClientConfig:
     """A configuration for the JWT bearer grant as basic-client, with
     assertions from conformance-issuer."""
-    values: Dict[str, Any] = dict(
+    values: dict[str, Any] = dict(
         server_url=url,
         client_id="basic-client",
         client_secret="basic-secret",
@@ -49,7 +55,7 @@ def bearer_config(url: str, key: Path, kid: str, **extra: Any) -> AuthClientConf
 
 
 @pytest.mark.parametrize(
-    "client, algorithm, key, kid",
+    ("client", "algorithm", "key", "kid"),
     [
         ("jwt-rsa-client", "RS256", "rsa-pkcs1.pem", "conformance-rsa"),
         ("jwt-rsa-client", "RS256", "rsa-pkcs8.pem", ""),
@@ -157,7 +163,7 @@ def test_retried_request_signs_a_new_assertion(faults: FaultServer, keys: Path) 
 
 
 @pytest.mark.parametrize(
-    "algorithm, key, kid",
+    ("algorithm", "key", "kid"),
     [
         ("RS256", "rsa-pkcs1.pem", "conformance-rsa"),
         ("ES256", "ec-pkcs8.pem", "conformance-ec"),
@@ -203,7 +209,7 @@ def test_jwt_bearer_with_an_untrusted_key(authserver: str, keys: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "key, algorithm, says",
+    ("key", "algorithm", "says"),
     [
         ("missing.pem", "RS256", "cannot read"),
         ("ec-sec1.pem", "RS256", "cannot sign RS256"),

@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Any, List
+from typing import Any
 
 import pytest
-from conftest import server_config
 
+from conftest import server_config
 from coyote_infra_security import (
     AuthError,
     ConfigError,
@@ -63,7 +63,7 @@ def test_client_credentials_and_introspection_and_revocation() -> None:
 
 def test_authorization_code_refresh_rotation() -> None:
     client = mock_client()
-    auth_url, verifier, state = client.start_authorization_code_flow(scopes=["read"])
+    auth_url, _verifier, state = client.start_authorization_code_flow(scopes=["read"])
     assert auth_url.startswith("https://auth.mock.invalid/authorize?")
     callback = client.authorize(auth_url)
     assert callback.startswith(REDIRECT + "?") and state in callback
@@ -133,7 +133,7 @@ def test_async_operations() -> None:
     asyncio.run(run())
 
 
-def outcomes(client: MockAuthClient, calls: int) -> List[bool]:
+def outcomes(client: MockAuthClient, calls: int) -> list[bool]:
     return [client.authenticate_client_credentials().success for _ in range(calls)]
 
 
@@ -181,7 +181,7 @@ def test_set_failure_rate_and_cached_token() -> None:
     assert not client.authenticate_client_credentials().success
     client.set_failure_rate(0)
     assert client.authenticate_client_credentials().success
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not between 0 and 1"):
         client.set_failure_rate(1.5)
 
 
@@ -202,7 +202,7 @@ def test_response_delay() -> None:
         return time.monotonic() - began
 
     assert asyncio.run(run()) >= 0.06
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="is negative"):
         client.set_response_delay(-1)
 
 

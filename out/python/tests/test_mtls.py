@@ -9,13 +9,13 @@ import asyncio
 import base64
 import hashlib
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import pytest
-from conftest import MTLSServer, FaultServer, fault_config, reply, token_reply
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from conftest import FaultServer, MTLSServer, fault_config, reply, token_reply
 from coyote_infra_security import AuthClientConfig, AuthError, create_auth_client
 
 
@@ -31,7 +31,7 @@ def mtls_config(server: MTLSServer, kind: str, **extra: Any) -> AuthClientConfig
     """A configuration of a default mTLS client of the server: "client"
     (mtls-client, tls_client_auth) or "self-signed" (self-signed-client,
     self_signed_tls_client_auth)."""
-    values: Dict[str, Any] = dict(
+    values: dict[str, Any] = dict(
         server_url=server.url,
         client_id="mtls-client" if kind == "client" else "self-signed-client",
         auth_mode="client_credentials_mtls",
@@ -143,7 +143,7 @@ def test_token_bound_to_another_certificate_is_invalid_token(
         client_cert_path=str(mtlsserver.pki / "client.pem"),
         client_key_path=str(mtlsserver.pki / "client-key.pem"),
     )
-    introspection: Dict[str, Any] = {"active": True, "client_id": "fault-client"}
+    introspection: dict[str, Any] = {"active": True, "client_id": "fault-client"}
     if cnf is not None:
         introspection["cnf"] = cnf
     faults.script(token_reply("bound-token"), reply(200, introspection))

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional
 
 import httpx
 import pytest
@@ -51,9 +51,9 @@ class Block(NamedTuple):
     before: str  # the last non-blank line before the block
 
 
-def blocks(text: str) -> List[Block]:
+def blocks(text: str) -> list[Block]:
     """The fenced code blocks of a Markdown text, with their sections."""
-    found: List[Block] = []
+    found: list[Block] = []
     section, before = "", ""
     lines = text.splitlines()
     i = 0
@@ -83,10 +83,10 @@ SECTIONS = [
 ]
 
 
-def program(section: str, found: List[Block]) -> Tuple[str, Dict[str, str]]:
+def program(section: str, found: list[Block]) -> tuple[str, dict[str, str]]:
     """The program of a section and the files it reads, by name."""
-    code: List[str] = []
-    files: Dict[str, str] = {}
+    code: list[str] = []
+    files: dict[str, str] = {}
     for block in found:
         if block.section != section:
             continue
@@ -98,7 +98,7 @@ def program(section: str, found: List[Block]) -> Tuple[str, Dict[str, str]]:
     return "\n".join(code), files
 
 
-def environment(authserver: str, keys: Path) -> Dict[str, str]:
+def environment(authserver: str, keys: Path) -> dict[str, str]:
     """The values the examples read from the environment."""
     return {
         "COYOTE_AUTH_SERVER_URL": authserver,
@@ -129,7 +129,7 @@ class Run(NamedTuple):
     problem: str
 
 
-def run(program: Path, env: Dict[str, str], authserver: str) -> Run:
+def run(program: Path, env: dict[str, str], authserver: str) -> Run:
     """Runs program, answering its prompts for the URL it was sent back to."""
     stderr = program.with_suffix(".stderr")
     with open(stderr, "w", encoding="utf-8") as errors:
@@ -150,7 +150,7 @@ def run(program: Path, env: Dict[str, str], authserver: str) -> Run:
 
     timer = threading.Timer(TIMEOUT, kill)
     timer.start()
-    stdout: List[str] = []
+    stdout: list[str] = []
     problem = ""
     try:
         assert process.stdin is not None and process.stdout is not None

@@ -12,9 +12,15 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
-from conftest import Counter, FaultServer, counted_client, server_config, token_reply
-from conftest import wait_for
 
+from conftest import (
+    Counter,
+    FaultServer,
+    counted_client,
+    server_config,
+    token_reply,
+    wait_for,
+)
 from coyote_infra_security import (
     AuthError,
     ConfigError,

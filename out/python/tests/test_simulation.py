@@ -12,12 +12,12 @@ import math
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import server_config
 
+from conftest import server_config
 from coyote_infra_security import (
     AuthClientConfig,
     AuthError,
@@ -47,7 +47,7 @@ def config(**extra: Any) -> AuthClientConfig:
 
 
 def pkce_config(**extra: Any) -> AuthClientConfig:
-    values: Dict[str, Any] = dict(
+    values: dict[str, Any] = dict(
         auth_mode="authorization_code_pkce",
         client_auth_method="none",
         client_secret="",
@@ -83,7 +83,7 @@ def at(start: datetime, seconds: float) -> datetime:
 def drive(clock: VirtualClock, call: Callable[[], _T], timeout: float = 10.0) -> _T:
     """Runs call in a thread and moves the clock to every wakeup it waits
     for, until it returns."""
-    outcome: Dict[str, Any] = {}
+    outcome: dict[str, Any] = {}
 
     def run() -> None:
         try:
@@ -107,11 +107,11 @@ def drive(clock: VirtualClock, call: Callable[[], _T], timeout: float = 10.0) ->
     return outcome["value"]
 
 
-def herd(client: SimulatedAuthClient, callers: int) -> List[Optional[AuthToken]]:
+def herd(client: SimulatedAuthClient, callers: int) -> list[Optional[AuthToken]]:
     """get_valid_token from callers threads at once; fails when one of
     them is still waiting after 10 s of real time."""
     barrier = threading.Barrier(callers)
-    tokens: List[Optional[AuthToken]] = [None] * callers
+    tokens: list[Optional[AuthToken]] = [None] * callers
 
     def call(i: int) -> None:
         barrier.wait()
@@ -131,7 +131,7 @@ def herd(client: SimulatedAuthClient, callers: int) -> List[Optional[AuthToken]]
 
 async def herd_async(
     client: SimulatedAuthClient, callers: int
-) -> List[Optional[AuthToken]]:
+) -> list[Optional[AuthToken]]:
     """get_valid_token_async from callers tasks at once; fails when one of
     them is still waiting after 10 s of real time."""
     calls = (client.get_valid_token_async() for _ in range(callers))
@@ -351,7 +351,7 @@ def test_outage_with_retry_after_tasks() -> None:
     assert token_requests(simulator) == 6
 
 
-def outcomes(seed: int, calls: int = 200) -> List[str]:
+def outcomes(seed: int, calls: int = 200) -> list[str]:
     client = sim_client(config(max_retries=0), error_rate=0.3, seed=seed)
     results = []
     for _ in range(calls):
@@ -430,7 +430,7 @@ def test_latency_beyond_the_timeout_is_a_network_error() -> None:
 
 @pytest.mark.parametrize("rotate", [True, False])
 def test_refresh_rotation(rotate: bool) -> None:
-    client = sim_client(pkce_config(), **{"rotate_refresh_tokens": rotate})
+    client = sim_client(pkce_config(), rotate_refresh_tokens=rotate)
     simulator = client.simulator
     request = client.start_authorization_code_flow(scopes=["read"])
     result = client.complete_authorization_code_flow(
@@ -555,7 +555,7 @@ def test_virtual_clock() -> None:
     clock = VirtualClock()
     start = clock.now()
     assert clock.time() == DEFAULT_START.timestamp()
-    woken: List[float] = []
+    woken: list[float] = []
 
     def sleeper(seconds: float) -> None:
         clock.sleep(seconds)
@@ -577,7 +577,7 @@ def test_virtual_clock() -> None:
     threads[0].join(timeout=10)
     assert woken == [5, 10] and clock.sleepers == 0
     assert clock.advance_to_next() is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot advance"):
         clock.advance(-1)
     with pytest.raises(TimeoutError):
         clock.wait_for_sleepers(1, timeout=0.01)
@@ -604,10 +604,10 @@ def test_virtual_clock() -> None:
 
 def test_options_and_arguments_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError) as raised:
-        sim_client(**{"error_rate": 1.5})
+        sim_client(error_rate=1.5)
     assert "error_rate" in str(raised.value)
     with pytest.raises(ConfigError) as raised:
-        sim_client(**{"latency_ms": -1})
+        sim_client(latency_ms=-1)
     assert "latency_ms" in str(raised.value)
     with pytest.raises(ConfigError) as raised:
         sim_client(no_such=1)
@@ -639,3 +639,31 @@ def test_options_and_arguments_are_checked(monkeypatch: pytest.MonkeyPatch) -> N
     client = sim_client(simulator=simulator)
     assert simulator_of(client) is simulator
     assert repr(client.get_valid_token()).count("***") == 1
+
+
+def test_wait_until_idle() -> None:
+    """wait_until_idle returns once the background refresh has finished or
+    waits out its Retry-After on the clock, without looking at its
+    outcome."""
+    client = sim_client(
+        config(refresh_buffer_seconds=60, max_retries=1),
+        token_lifetime_seconds=600,
+    )
+    simulator = client.simulator
+    clock = simulator.clock
+    start = clock.now()
+    client.wait_until_idle()  # nothing runs
+    first = client.get_valid_token()
+    simulator.inject(503, "temporarily_unavailable", endpoint="token", retry_after=30)
+    clock.set(at(start, 540))
+    assert client.get_valid_token() is first
+    client.wait_until_idle()
+    # The refresh failed and sleeps out the Retry-After.
+    assert clock.sleepers == 1 and token_requests(simulator) == 2
+    assert client.current_token is first
+    clock.advance(30)
+    client.wait_until_idle()
+    renewed = client.current_token
+    assert renewed is not first and renewed is not None
+    assert renewed.expires_at == at(start, 1170)
+    assert clock.sleepers == 0 and token_requests(simulator) == 3

@@ -10,13 +10,13 @@ import base64
 import json
 import os
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Optional
 
 import pytest
-from conftest import Counter, counted_client, server_config
 
+from conftest import Counter, counted_client, server_config
 from coyote_infra_security import (
     AuthError,
     AuthToken,
@@ -100,7 +100,7 @@ def test_file_written_by_go_is_read(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "content, write_key, read_key",
+    ("content", "write_key", "read_key"),
     [
         (b"", "", ""),
         (b"{not json", "", ""),
@@ -204,7 +204,7 @@ class DictRedis:
     """Stands in for the brief's Redis client: an async set, a sync get."""
 
     def __init__(self) -> None:
-        self.data: Dict[str, str] = {}
+        self.data: dict[str, str] = {}
 
     async def set(self, key: str, value: str) -> None:
         self.data[key] = value

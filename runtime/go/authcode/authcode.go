@@ -45,6 +45,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 	"github.com/coyotesense/coyotegen/runtime/go/secret"
 	"github.com/coyotesense/coyotegen/runtime/go/token"
@@ -119,6 +120,10 @@ type Config struct {
 	// RequestLifetime is how long a started request accepts its response
 	// and code. Zero means DefaultRequestLifetime.
 	RequestLifetime time.Duration
+	// Clock tells the time by which started requests and used codes
+	// expire. Nil means the system clock; the simulation mode gives its
+	// virtual clock, on which the simulated server's codes expire too.
+	Clock clock.Clock
 }
 
 // Validate reports the first configuration error in c, or nil.
@@ -221,7 +226,7 @@ func New(cfg Config) *Flow {
 	}
 	f := &Flow{
 		cfg:        cfg,
-		now:        time.Now,
+		now:        func() time.Time { return clock.Now(cfg.Clock) },
 		requests:   make(map[*pending]struct{}),
 		byState:    make(map[digest]*pending),
 		byVerifier: make(map[digest]*pending),

@@ -14,10 +14,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/coyotesense/coyotegen/runtime/go/authcode"
+	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 	"github.com/coyotesense/coyotegen/runtime/go/secret"
 	"github.com/coyotesense/coyotegen/runtime/go/tokenendpoint"
@@ -226,6 +228,23 @@ func TestHandleResponse(t *testing.T) {
 	}
 	// The state is one-time.
 	_, err = f.HandleResponse(respond("code", "the-code", "state", req.State, "iss", issuer))
+	wantCode(t, err, authcode.OperationResponse, authcode.CodeInvalidState)
+}
+
+// TestRequestLifetimeRunsOnTheClock: a started request expires on the
+// configured clock, such as the virtual clock of the simulation mode, not
+// on the system's.
+func TestRequestLifetimeRunsOnTheClock(t *testing.T) {
+	vc := clock.NewVirtual(time.Time{})
+	f := newFlow(t, newTokenServer(t), func(c *authcode.Config) { c.Clock = vc })
+	kept, _ := f.Start("", nil)
+	lapsed, _ := f.Start("", nil)
+	vc.Advance(authcode.DefaultRequestLifetime - time.Second)
+	if _, err := f.HandleResponse(respond("code", "c1", "state", kept.State, "iss", issuer)); err != nil {
+		t.Fatalf("response within the lifetime: %v", err)
+	}
+	vc.Advance(time.Second)
+	_, err := f.HandleResponse(respond("code", "c2", "state", lapsed.State, "iss", issuer))
 	wantCode(t, err, authcode.OperationResponse, authcode.CodeInvalidState)
 }
 

@@ -117,9 +117,10 @@ type Config struct {
 	// the exchanges there, below the flows and above TLS.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// Clock, when set, replaces the system clock for token expiry, the
-	// refresh buffer, retry waits and request timeouts: the simulation
-	// mode puts its virtual clock here (simulation.Server.Clock). Nil
-	// means the system clock.
+	// refresh buffer, retry waits, request timeouts and the lifetime of
+	// started authorization requests: the simulation mode puts its
+	// virtual clock here (simulation.Server.Clock). Nil means the system
+	// clock.
 	Clock clock.Clock
 }
 
@@ -312,6 +313,7 @@ func (c *Client) servers(ctx context.Context, op string) (*servers, error) {
 			RedirectURI:      c.cfg.RedirectURI,
 			Scopes:           c.cfg.Scopes,
 			DisablePKCE:      c.mode == ModeAuthorizationCode,
+			Clock:            c.cfg.Clock,
 		}
 		if md != nil {
 			fc.Issuer = md.Issuer

@@ -4,8 +4,8 @@
 //
 // A [Clock] tells the time and schedules timers. Every runtime package
 // that takes one treats nil as [Real], and calls it through the helpers
-// of this package ([Now], [Until], [AfterFunc], [Sleep], [WithTimeout]),
-// which go straight to package time for nil; so the default costs
+// of this package ([Now], [Until], [AfterFunc], [Sleep], [WithTimeout],
+// [Go]), which go straight to package time for nil; so the default costs
 // nothing, and no hot path reads a clock at all (see package tokencache).
 //
 // Under a Virtual clock, the durations a package waits for (a token's
@@ -120,6 +120,18 @@ func AfterFunc(c Clock, d time.Duration, f func()) Timer {
 		return realTimer{time.AfterFunc(d, f)}
 	}
 	return c.AfterFunc(d, f)
+}
+
+// Go runs f in a new goroutine: through c's own Go method when it has one,
+// as a Virtual clock does to count the goroutine among its tasks (see
+// Virtual.BlockUntilIdle), and with a go statement otherwise, for a nil c
+// too.
+func Go(c Clock, f func()) {
+	if g, ok := c.(interface{ Go(func()) }); ok {
+		g.Go(f)
+		return
+	}
+	go f()
 }
 
 // Sleep waits until d has elapsed on c (time.Sleep for a nil c).

@@ -235,6 +235,62 @@ func TestSleepContext(t *testing.T) {
 	}
 }
 
+func TestGoAndBlockUntilIdle(t *testing.T) {
+	v := clock.NewVirtual(start)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := v.BlockUntilIdle(ctx); err != nil {
+		t.Fatalf("BlockUntilIdle without tasks: %v", err)
+	}
+
+	// A task works, sleeps on the clock, works again and returns; the
+	// clock is idle only while it sleeps and once it has returned.
+	release := make(chan struct{})
+	var steps []string
+	var mu sync.Mutex
+	step := func(s string) {
+		mu.Lock()
+		steps = append(steps, s)
+		mu.Unlock()
+	}
+	clock.Go(v, func() {
+		<-release
+		step("before")
+		clock.Sleep(v, time.Minute)
+		step("after@" + v.Since(start).String())
+	})
+	if v.Tasks() != 1 {
+		t.Fatalf("Tasks() = %d, want 1", v.Tasks())
+	}
+	short, cancelShort := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancelShort()
+	if err := v.BlockUntilIdle(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("BlockUntilIdle with a working task = %v, want the context's error", err)
+	}
+	close(release)
+	if err := v.BlockUntilIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v.Waiting() != 1 || v.Tasks() != 1 {
+		t.Fatalf("idle with Waiting() = %d, Tasks() = %d, want the task asleep", v.Waiting(), v.Tasks())
+	}
+	v.Advance(time.Minute)
+	if err := v.BlockUntilIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got := slices.Clone(steps)
+	mu.Unlock()
+	if want := []string{"before", "after@1m0s"}; !slices.Equal(got, want) || v.Tasks() != 0 {
+		t.Errorf("steps %v with %d tasks left, want %v and none", got, v.Tasks(), want)
+	}
+
+	// Another clock runs f with a go statement.
+	done := make(chan struct{})
+	clock.Go(nil, func() { close(done) })
+	<-done
+}
+
 func TestWithTimeoutOnVirtualClock(t *testing.T) {
 	v := clock.NewVirtual(start)
 	parent, cancelParent := context.WithTimeout(context.Background(), time.Hour)

@@ -42,7 +42,8 @@ type Virtual struct {
 	seq     uint64
 	timers  timerHeap
 	waiting int           // pending channel timers
-	changed chan struct{} // closed and replaced whenever timers change
+	tasks   int           // goroutines started by Go that have not returned
+	changed chan struct{} // closed and replaced whenever timers or tasks change
 }
 
 // NewVirtual returns a Virtual clock that reads start, or DefaultStart for
@@ -199,7 +200,64 @@ func (v *Virtual) BlockUntil(ctx context.Context, n int) error {
 	}
 }
 
-// notifyLocked wakes BlockUntil callers; v.mu is held.
+// Go runs f in a new goroutine that the clock counts as one of its tasks
+// until f returns (see BlockUntilIdle). Code that starts background work
+// on a clock it was given, such as a token source's early refresh, does
+// so through the package-level Go, which comes here for a Virtual clock.
+func (v *Virtual) Go(f func()) {
+	v.mu.Lock()
+	v.tasks++
+	v.notifyLocked()
+	v.mu.Unlock()
+	go func() {
+		defer func() {
+			v.mu.Lock()
+			v.tasks--
+			v.notifyLocked()
+			v.mu.Unlock()
+		}()
+		f()
+	}()
+}
+
+// Tasks returns the number of goroutines started by Go that have not
+// returned.
+func (v *Virtual) Tasks() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.tasks
+}
+
+// BlockUntilIdle waits, in real time, until the clock's tasks (see Go)
+// have come to rest, or ctx ends: until every task has returned or waits
+// on one of the clock's channel timers, that is until Waiting is at least
+// Tasks. A test calls it after an action that may start background work
+// and after each Advance, to know that the work due has run before it
+// looks at the outcome or moves the clock again.
+//
+// It counts goroutines rather than following each one, so it holds when
+// the goroutines that wait on channel timers are tasks, or goroutines that
+// tasks wait for: a token source's background refresh sleeping out a
+// backoff, or its request waiting for a simulated latency. A caller that
+// itself sleeps on the clock meanwhile makes it return early.
+func (v *Virtual) BlockUntilIdle(ctx context.Context) error {
+	for {
+		v.mu.Lock()
+		if v.waiting >= v.tasks {
+			v.mu.Unlock()
+			return nil
+		}
+		changed := v.changed
+		v.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// notifyLocked wakes BlockUntil and BlockUntilIdle callers; v.mu is held.
 func (v *Virtual) notifyLocked() {
 	close(v.changed)
 	v.changed = make(chan struct{})

@@ -291,11 +291,27 @@ func TestAuthorizationCodeWithPKCE(t *testing.T) {
 		t.Errorf("unsupported response type: %s, %v", loc, err)
 	}
 	q.Set("redirect_uri", "relative/cb")
-	if _, err := srv.Authorize(context.Background(), issuer+simulation.AuthorizationPath+"?"+q.Encode()); err == nil {
+	if _, err = srv.Authorize(context.Background(), issuer+simulation.AuthorizationPath+"?"+q.Encode()); err == nil {
 		t.Error("an invalid redirect_uri was redirected to")
 	}
 	if c := srv.Stats().Endpoints[simulation.EndpointAuthorization]; c.Requests != 6 || c.Succeeded != 4 || c.Failed != 2 {
 		t.Errorf("authorization counters %+v", c)
+	}
+	var oerr *oautherr.Error
+	if !errors.As(err, &oerr) || oerr.Code != oautherr.CodeInvalidRequest || oerr.Retryable || oerr.StatusCode != 400 {
+		t.Errorf("invalid redirect_uri: %v, want invalid_request, HTTP 400", err)
+	}
+
+	// During an outage the user meets the server's own error: retryable,
+	// with the status and the Retry-After.
+	now := vc.Now()
+	if err := srv.AddOutage(simulation.Outage{From: now, Until: now.Add(time.Minute), RetryAfter: 5 * time.Second, Endpoints: []simulation.Endpoint{simulation.EndpointAuthorization}}); err != nil {
+		t.Fatal(err)
+	}
+	q = url.Values{"response_type": {"code"}, "client_id": {"web"}, "redirect_uri": {"https://app.example/cb"}}
+	_, err = srv.Authorize(context.Background(), issuer+simulation.AuthorizationPath+"?"+q.Encode())
+	if !errors.As(err, &oerr) || oerr.Code != oautherr.CodeTemporarilyUnavailable || !oerr.Retryable || oerr.StatusCode != 503 || oerr.RetryAfter != 5*time.Second {
+		t.Errorf("authorize during an outage: %#v, want retryable temporarily_unavailable, HTTP 503, Retry-After 5s", err)
 	}
 }
 

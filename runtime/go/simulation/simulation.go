@@ -42,7 +42,8 @@
 // ([Server.Clock]): tokens expire, codes lapse, outages begin and end as
 // the test advances it. The client must run on the same clock, or its
 // tokens' ExpiresAt would be system times: tokenrefresh.Config.Clock,
-// tokenendpoint.Endpoint.Clock and retry.Policy.Clock.
+// tokenendpoint.Endpoint.Clock, retry.Policy.Clock and
+// authcode.Config.Clock (authcore.Config.Clock sets them all).
 //
 // # Latency
 //
@@ -78,6 +79,7 @@ package simulation
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -92,6 +94,7 @@ import (
 	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 	"github.com/coyotesense/coyotegen/runtime/go/secret"
+	"github.com/coyotesense/coyotegen/runtime/go/tokenendpoint"
 )
 
 // DefaultServerURL is the issuer identifier to configure as server_url
@@ -339,8 +342,16 @@ func (s *Server) Client() *http.Client {
 
 // Authorize plays the user agent and the user who approves: it sends the
 // authorization request at authorizationURL to the server and returns the
-// URL that the server redirects to, with the code, state and iss, or its
-// error. Give the result to CompleteAuthorizationCodeFlow.
+// URL that the server redirects to, with the code, state and iss, or the
+// error it redirects with. Give the result to
+// CompleteAuthorizationCodeFlow.
+//
+// When the server answers without a redirection, the error is the
+// server's: its OAuth error code with the HTTP status and Retry-After
+// (temporarily_unavailable, retryable, during an outage), or without an
+// OAuth error object server_error for a 5xx and temporarily_unavailable
+// for a 429, as the client reports such answers of the token endpoint;
+// invalid_request when the URL is not an authorization request at all.
 func (s *Server) Authorize(ctx context.Context, authorizationURL string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authorizationURL, nil)
 	if err != nil {
@@ -353,14 +364,42 @@ func (s *Server) Authorize(ctx context.Context, authorizationURL string) (string
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode != http.StatusFound {
-		return "", &oautherr.Error{Op: "authorize", Code: oautherr.CodeInvalidRequest, StatusCode: resp.StatusCode,
-			Description: "the authorization endpoint did not redirect: " + strings.TrimSpace(string(body))}
+		return "", s.refusal(resp, body)
 	}
 	loc, err := resp.Location()
 	if err != nil {
 		return "", &oautherr.Error{Op: "authorize", Code: oautherr.CodeInvalidResponse, Description: "redirection without a location", Err: err}
 	}
 	return loc.String(), nil
+}
+
+// refusal is the error of an authorization request that the server
+// answered without a redirection; see Authorize.
+func (s *Server) refusal(resp *http.Response, body []byte) *oautherr.Error {
+	oerr := &oautherr.Error{
+		Op:         "authorize",
+		StatusCode: resp.StatusCode,
+		RetryAfter: tokenendpoint.ParseRetryAfter(resp.Header.Get("Retry-After"), s.clock.Now()),
+	}
+	var eb struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	switch {
+	case json.Unmarshal(body, &eb) == nil && eb.Error != "":
+		oerr.Code, oerr.Description = eb.Error, eb.Description
+	case resp.StatusCode >= 500:
+		oerr.Code = oautherr.CodeServerError
+	case resp.StatusCode == http.StatusTooManyRequests:
+		oerr.Code = oautherr.CodeTemporarilyUnavailable
+	default:
+		oerr.Code = oautherr.CodeInvalidRequest
+	}
+	if oerr.Description == "" {
+		oerr.Description = "the authorization endpoint did not redirect: " + strings.TrimSpace(string(body))
+	}
+	oerr.Retryable = resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || oautherr.DefaultClassifier(oerr.Code)
+	return oerr
 }
 
 // responseWriter collects the handler's answer for RoundTrip.

@@ -32,7 +32,9 @@
 // Config.Clock puts all of this on another clock than the system's: with a
 // [clock.Virtual], the refresh buffer, expiry, backoff delays, Retry-After
 // waits and request timeouts elapse when a test advances the clock (the
-// simulation mode, package simulation).
+// simulation mode, package simulation), and the background requests are
+// tasks of the clock (clock.Go), so that [clock.Virtual.BlockUntilIdle]
+// tells the test when they have finished or wait on the clock.
 package tokenrefresh
 
 import (
@@ -291,7 +293,10 @@ func (s *Source) wait(ctx context.Context) (*token.Token, error) {
 // start launches a flight in the background; s.mu must be held.
 func (s *Source) start(ctx context.Context, early bool) *flight {
 	f := s.newFlight(early)
-	go s.run(context.WithoutCancel(ctx), f)
+	ctx = context.WithoutCancel(ctx)
+	// On a virtual clock the flight is one of the clock's tasks, so that
+	// a test knows when it has finished or waits on the clock.
+	clock.Go(s.cfg.Clock, func() { s.run(ctx, f) })
 	return f
 }
 

@@ -934,6 +934,56 @@ func TestRunsOnVirtualClock(t *testing.T) {
 	}
 }
 
+// TestBackgroundRefreshIsAClockTask: on a virtual clock the early refresh
+// is a task of the clock, so BlockUntilIdle returns once it has finished
+// or waits out its backoff on the clock, with no polling of the outcome.
+func TestBackgroundRefreshIsAClockTask(t *testing.T) {
+	vc := clock.NewVirtual(time.Time{})
+	var mu sync.Mutex
+	var calls []time.Duration
+	fetch := func(context.Context) (*token.Token, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, vc.Since(clock.DefaultStart))
+		if len(calls) == 2 {
+			return nil, &oautherr.Error{Op: "test", Code: oautherr.CodeTemporarilyUnavailable, StatusCode: 503, Retryable: true, RetryAfter: 30 * time.Second}
+		}
+		return &token.Token{AccessToken: secret.Secret(fmt.Sprint("access-", len(calls))), ExpiresAt: vc.Now().Add(10 * time.Minute)}, nil
+	}
+	s := tokenrefresh.New(tokenrefresh.Config{Fetch: fetch, Clock: vc, RefreshBuffer: time.Minute, Retry: retry.Policy{MaxRetries: 1}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	first, err := s.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc.Advance(9 * time.Minute)
+	if tok, _ := s.Token(ctx); tok != first {
+		t.Fatal("the due token was not served at once")
+	}
+	// The refresh fails and sleeps out the Retry-After.
+	if err := vc.BlockUntilIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if vc.Tasks() != 1 || vc.Waiting() != 1 || s.Current() != first {
+		t.Fatalf("after the failed refresh: %d tasks, %d waiting, current %v", vc.Tasks(), vc.Waiting(), s.Current())
+	}
+	// Its retry succeeds and the task ends with the new token cached.
+	vc.Advance(30 * time.Second)
+	if err := vc.BlockUntilIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got := slices.Clone(calls)
+	mu.Unlock()
+	if want := []time.Duration{0, 9 * time.Minute, 9*time.Minute + 30*time.Second}; !slices.Equal(got, want) {
+		t.Errorf("requests at %v, want %v", got, want)
+	}
+	if vc.Tasks() != 0 || s.Current() == first {
+		t.Errorf("after the retry: %d tasks, current token %v, want none and the new token", vc.Tasks(), s.Current())
+	}
+}
+
 func TestFlowErrorIsNotRewrittenAsTimeout(t *testing.T) {
 	vc := clock.NewVirtual(time.Time{})
 	fetch := func(ctx context.Context) (*token.Token, error) {

@@ -8,10 +8,12 @@ holds the configuration (AuthClientConfig), the enums, the error codes
 interfaces.
 """
 
+from ._protocol import RetryPolicy
 from .cassette import RecordingAuthClient, ReplayAuthClient
 from .client import IAuthClient
 from .clock import Clock
 from .config import AuthClientConfig
+from .debug import DebugAuthClient
 from .enums import AuthMode, ClientAuthMethod, JwtAlgorithm
 from .errors import (
     RETRYABLE_ERROR_CODES,
@@ -21,7 +23,6 @@ from .errors import (
     is_retryable,
 )
 from .factory import create_auth_client
-from .debug import DebugAuthClient
 from .mock import MockAuthClient
 from .modes import (
     DEFAULT_MODE,
@@ -40,7 +41,6 @@ from .modes import (
 )
 from .real import RealAuthClient
 from .simulation import SimulatedAuthClient, SimulatedServer, VirtualClock, simulator_of
-from ._protocol import RetryPolicy
 from .storage import IAuthTokenStorage
 from .stores import FileTokenStorage, MemoryTokenStorage, token_storage_from_config
 from .tokens import AuthorizationRequest, AuthResult, AuthToken, IntrospectionResult

@@ -8,19 +8,12 @@ Private to the package; AuthClientConfig and the mode options are built on it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Mapping, Sequence
 from enum import Enum
-from typing import (
-    Any,
-    Dict,
-    List,
-    Mapping,
-    NamedTuple,
-    Optional,
-    Sequence,
-    Type,
-)
+from typing import Any, NamedTuple, Optional
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
@@ -48,7 +41,7 @@ class FieldSpec(NamedTuple):
     yaml_key: str = ""
     secret: bool = False
     required: bool = False
-    enum: Optional[Type[Enum]] = None
+    enum: Optional[type[Enum]] = None
     minimum: Optional[float] = None
     maximum: Optional[float] = None
 
@@ -70,7 +63,7 @@ def _shown(spec: FieldSpec, value: object) -> str:
     return "(hidden)" if spec.secret else quoted(value)
 
 
-def _enum_values(spec: FieldSpec) -> List[str]:
+def _enum_values(spec: FieldSpec) -> list[str]:
     assert spec.enum is not None
     return [str(m.value) for m in spec.enum]
 
@@ -152,11 +145,11 @@ def _enum_member(spec: FieldSpec, text: str) -> Enum:
 
 def from_environ(
     specs: Sequence[FieldSpec], environ: Mapping[str, str]
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """The values of the fields whose environment variable is set and not
     empty; raises ConfigError naming every bad variable."""
-    values: Dict[str, Any] = {}
-    problems: List[str] = []
+    values: dict[str, Any] = {}
+    problems: list[str] = []
     for spec in specs:
         raw = environ.get(spec.env) if spec.env else None
         if raw is None or raw.strip() == "":
@@ -172,12 +165,12 @@ def from_environ(
 
 def from_mapping(
     specs: Sequence[FieldSpec], mapping: Mapping[Any, Any], where: str
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """The values of a YAML mapping keyed by the fields' YAML keys; where
     prefixes every message. A null value leaves the field unset. Raises
     ConfigError naming unknown keys and every bad value."""
     by_key = {spec.yaml_key: spec for spec in specs}
-    problems: List[str] = []
+    problems: list[str] = []
     unknown = sorted(str(key) for key in mapping if key not in by_key)
     if unknown:
         keys = alternatives(sorted(by_key))
@@ -185,7 +178,7 @@ def from_mapping(
             f"{where}: unknown keys {', '.join(quoted(k) for k in unknown)}: "
             f"want {keys}"
         )
-    values: Dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for key, value in mapping.items():
         spec = by_key.get(key)
         if spec is None or value is None:
@@ -224,10 +217,8 @@ def coerce_enums(obj: object, specs: Sequence[FieldSpec]) -> None:
             continue
         value = getattr(obj, spec.name)
         if isinstance(value, str) and not isinstance(value, spec.enum):
-            try:
+            with contextlib.suppress(ValueError):
                 setattr(obj, spec.name, spec.enum(value))
-            except ValueError:
-                pass
 
 
 def _is_url(value: str) -> bool:
@@ -287,9 +278,9 @@ def where_to_set(spec: FieldSpec, root: str) -> str:
     return f"set {spec.yaml_key}"
 
 
-def check_fields(obj: object, specs: Sequence[FieldSpec], root: str) -> List[str]:
+def check_fields(obj: object, specs: Sequence[FieldSpec], root: str) -> list[str]:
     """Every problem with the fields' values, required fields first."""
-    problems: List[str] = []
+    problems: list[str] = []
     for spec in specs:
         value = getattr(obj, spec.name)
         if spec.required and is_empty(value):

@@ -16,10 +16,11 @@ import math
 import random
 import secrets
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Optional
 from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 from ._signing import CLIENT_ASSERTION_TYPE
@@ -46,8 +47,8 @@ class Request:
 
     method: str
     url: str
-    headers: Dict[str, str] = field(default_factory=dict)
-    form: Optional[Dict[str, str]] = None
+    headers: dict[str, str] = field(default_factory=dict)
+    form: Optional[dict[str, str]] = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class Endpoints:
         )
 
 
-def metadata_urls(server_url: str) -> List[str]:
+def metadata_urls(server_url: str) -> list[str]:
     """Where the server's metadata may be: RFC 8414 section 3.1 inserts the
     well-known suffix before the issuer's path, OpenID Connect Discovery 1.0
     section 4 appends it."""
@@ -190,7 +191,7 @@ def code_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def authorization_url(endpoint: str, params: Dict[str, str]) -> str:
+def authorization_url(endpoint: str, params: dict[str, str]) -> str:
     """The authorization endpoint's URL with params added to its query (RFC
     6749 section 3.1)."""
     separator = "&" if urlsplit(endpoint).query else "?"
@@ -216,8 +217,8 @@ def authenticate(
     method: ClientAuthMethod,
     client_id: str,
     client_secret: str,
-    headers: Dict[str, str],
-    form: Dict[str, str],
+    headers: dict[str, str],
+    form: dict[str, str],
     client_assertion: str = "",
 ) -> None:
     """Adds the client authentication of method to a request's headers and
@@ -242,7 +243,7 @@ def authenticate(
         form["client_id"] = client_id
 
 
-def scope_list(scope: Any) -> List[str]:
+def scope_list(scope: Any) -> list[str]:
     """The scopes of a space-delimited scope parameter (RFC 6749 section
     3.3)."""
     return scope.split() if isinstance(scope, str) else []
@@ -446,8 +447,6 @@ def parse_retry_after(value: str, now: Optional[float] = None) -> Optional[float
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if moment is None:
-        return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     delay = moment.timestamp() - (time.time() if now is None else now)
@@ -459,7 +458,7 @@ def _check_size(response: Response) -> None:
         raise _invalid(response, "response body exceeds 1 MiB")
 
 
-def _json_object(response: Response, description: str) -> Dict[str, Any]:
+def _json_object(response: Response, description: str) -> dict[str, Any]:
     _check_size(response)
     try:
         document = json.loads(response.body)
@@ -497,7 +496,7 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """The jittered exponential delay after failed attempt number attempt
         (1 for the first), whatever the error."""
-        nominal = min(self.base_delay * 2 ** (max(attempt, 1) - 1), self.max_delay)
+        nominal = min(self.base_delay * 2.0 ** (max(attempt, 1) - 1), self.max_delay)
         return nominal / 2 + random.uniform(0, nominal / 2)
 
     def delay(self, attempt: int, error: AuthError) -> Optional[float]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Optional, Union
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -53,17 +53,17 @@ class Signer:
             ) from None
         except (ValueError, TypeError):
             raise _config(f"{key_path} is not an unencrypted PEM private key") from None
-        if algorithm in ("RS256", "PS256"):
-            fits = isinstance(key, rsa.RSAPrivateKey)
-        elif algorithm == "ES256":
-            fits = isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(
-                key.curve, ec.SECP256R1
-            )
-        else:
+        if algorithm not in ("RS256", "PS256", "ES256"):
             raise _config(f"unsupported JWT algorithm {algorithm!r}")
-        if not fits:
+        self._key: Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
+        if (algorithm != "ES256" and isinstance(key, rsa.RSAPrivateKey)) or (
+            algorithm == "ES256"
+            and isinstance(key, ec.EllipticCurvePrivateKey)
+            and isinstance(key.curve, ec.SECP256R1)
+        ):
+            self._key = key
+        else:
             raise _config(f"the key in {key_path} cannot sign {algorithm}")
-        self._key = key
         self._algorithm = algorithm
         self._key_id = key_id
         self._lifetime = max(1, min(int(lifetime), MAX_LIFETIME))
@@ -77,7 +77,7 @@ class Signer:
         """A JWT with iss, sub, aud, iat, exp and a fresh jti (RFC 7523
         section 3)."""
         issued = int(time.time() if now is None else now)
-        claims: Dict[str, Any] = {
+        claims: dict[str, Any] = {
             "iss": issuer,
             "sub": subject,
             "aud": audience,

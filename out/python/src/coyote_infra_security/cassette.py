@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copy
 import json
 import os
@@ -21,7 +22,7 @@ import re
 import tempfile
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Optional, cast
 from urllib.parse import quote_plus, unquote_plus, urlsplit, urlunsplit
 
 import httpx
@@ -102,9 +103,9 @@ class _Redactor:
     same value throughout a cassette."""
 
     def __init__(self) -> None:
-        self._placeholders: Dict[str, str] = {}
-        self._counts: Dict[str, int] = {}
-        self._by_length: List[str] = []
+        self._placeholders: dict[str, str] = {}
+        self._counts: dict[str, int] = {}
+        self._by_length: list[str] = []
 
     def placeholder(self, kind: str, value: str) -> str:
         if value == "" or is_placeholder(value):
@@ -132,7 +133,7 @@ class _Redactor:
                 s = s.replace(v, self._placeholders[v])
         return s
 
-    def params(self, ps: List[List[str]]) -> None:
+    def params(self, ps: list[list[str]]) -> None:
         hint = ""
         for name, value in ps:
             if name == "token_type_hint":
@@ -203,7 +204,7 @@ class _Redactor:
             return [self.known_json(e) for e in v]
         return v
 
-    def sweep(self, interaction: Dict[str, Any]) -> None:
+    def sweep(self, interaction: dict[str, Any]) -> None:
         """Replaces every known value anywhere in interaction."""
         request, response = interaction["request"], interaction["response"]
         request["url"] = self.known(request["url"])
@@ -219,7 +220,7 @@ class _Redactor:
             response["body_json"] = self.known_json(response["body_json"])
 
 
-def _query_params(raw: str) -> List[List[str]]:
+def _query_params(raw: str) -> list[list[str]]:
     out = []
     for pair in raw.split("&"):
         if pair:
@@ -228,11 +229,11 @@ def _query_params(raw: str) -> List[List[str]]:
     return out
 
 
-def _encode_params(ps: List[List[str]]) -> str:
+def _encode_params(ps: list[list[str]]) -> str:
     return "&".join(quote_plus(n) + "=" + quote_plus(v) for n, v in ps)
 
 
-def _kept(headers: Any, names: Tuple[str, ...]) -> Dict[str, str]:
+def _kept(headers: Any, names: tuple[str, ...]) -> dict[str, str]:
     out = {}
     h = httpx.Headers(headers)
     for name in names:
@@ -266,7 +267,7 @@ class Recorder:
         self.sdk_version = sdk_version
         self._lock = threading.Lock()
         self._redactor = _Redactor()
-        self._interactions: List[Dict[str, Any]] = []
+        self._interactions: list[dict[str, Any]] = []
         self._closed = False
 
     @property
@@ -282,7 +283,7 @@ class Recorder:
         """Redacts and appends one exchange."""
         rd = self._redactor
         with self._lock:
-            req: Dict[str, Any] = {
+            req: dict[str, Any] = {
                 "method": request.method.upper(),
                 "url": rd.url(request.url),
             }
@@ -298,7 +299,7 @@ class Recorder:
                 ps = [[str(n), str(v)] for n, v in request.form.items()]
                 rd.params(ps)
                 req["form"] = [{"name": n, "value": v} for n, v in ps]
-            resp: Dict[str, Any] = {"status": response.status}
+            resp: dict[str, Any] = {"status": response.status}
             rheaders = _kept(response.headers, _RESPONSE_HEADERS)
             if rheaders:
                 resp["headers"] = dict(sorted(rheaders.items()))
@@ -314,7 +315,7 @@ class Recorder:
             rd.sweep(interaction)
             self._interactions.append(interaction)
 
-    def cassette(self) -> Dict[str, Any]:
+    def cassette(self) -> dict[str, Any]:
         """The cassette recorded so far, swept of every secret seen."""
         with self._lock:
             interactions = copy.deepcopy(self._interactions)
@@ -337,12 +338,12 @@ class Recorder:
         self.save()
 
 
-def encode_cassette(cassette: Dict[str, Any]) -> str:
+def encode_cassette(cassette: dict[str, Any]) -> str:
     """The cassette in the layout every SDK writes."""
     return json.dumps(cassette, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_cassette(path: str, cassette: Dict[str, Any]) -> None:
+def write_cassette(path: str, cassette: dict[str, Any]) -> None:
     """Writes cassette to path atomically, with mode 0600."""
     if not path:
         raise AuthError(
@@ -362,10 +363,8 @@ def write_cassette(path: str, cassette: Dict[str, Any]) -> None:
             os.fsync(out.fileno())
         os.replace(temp, path)
     except OSError as error:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temp)
-        except OSError:
-            pass
         raise _save_error(path, error) from None
 
 
@@ -377,7 +376,7 @@ def _save_error(path: str, error: OSError) -> AuthError:
     )
 
 
-def read_cassette(path: str) -> Dict[str, Any]:
+def read_cassette(path: str) -> dict[str, Any]:
     """Reads and checks a cassette file."""
     try:
         with open(path, encoding="utf-8") as f:
@@ -395,7 +394,8 @@ def read_cassette(path: str) -> Dict[str, Any]:
             f"the cassette {path} is invalid: {problem}",
             retryable=False,
         )
-    return cassette
+    # _check has found a JSON object with the members a cassette has.
+    return cast(dict[str, Any], cassette)
 
 
 def _check(c: Any) -> str:
@@ -432,7 +432,7 @@ def _check(c: Any) -> str:
 class _Shape:
     """A request normalised for matching."""
 
-    def __init__(self, method: str, url: str, form: List[List[str]], body: str) -> None:
+    def __init__(self, method: str, url: str, form: list[list[str]], body: str) -> None:
         self.method = method.upper()
         self.base, self.query = _normalise_url(url)
         self.form = _normalise_params(form)
@@ -460,7 +460,7 @@ class _Shape:
             d += 10
         return d
 
-    def diff(self, got: _Shape) -> List[str]:
+    def diff(self, got: _Shape) -> list[str]:
         out = []
         if self.method != got.method:
             out.append(f"method: recorded {self.method}, got {got.method}")
@@ -484,12 +484,14 @@ class _Shape:
                 )
             elif rec != g:
                 out.append(
-                    f"form parameter {_quote(name)}: recorded {_values(rec)}, got {_values(g)}"
+                    f"form parameter {_quote(name)}: "
+                    f"recorded {_values(rec)}, got {_values(g)}"
                 )
         if self.body != got.body:
             if not self.body:
                 out.append(
-                    "request body: recorded none besides the form, got a body that is not a form"
+                    "request body: recorded none besides the form, "
+                    "got a body that is not a form"
                 )
             elif not got.body:
                 out.append("request body: recorded a body that is not a form, got none")
@@ -502,13 +504,13 @@ def _quote(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)
 
 
-def _shown(template: str, values: List[str]) -> str:
+def _shown(template: str, values: list[str]) -> str:
     if any(v != _ANY for v in values):
         return template.format(_values(values))
     return ""
 
 
-def _values(values: List[str]) -> str:
+def _values(values: list[str]) -> str:
     out = []
     for v in values:
         if v == _ANY:
@@ -520,7 +522,7 @@ def _values(values: List[str]) -> str:
     return ", ".join(out)
 
 
-def _normalise_url(raw: str) -> Tuple[str, str]:
+def _normalise_url(raw: str) -> tuple[str, str]:
     parts = urlsplit(raw)
     scheme = parts.scheme.lower()
     host = parts.netloc.lower().rpartition("@")[2]
@@ -532,17 +534,18 @@ def _normalise_url(raw: str) -> Tuple[str, str]:
     pairs = []
     for name in sorted(params):
         for v in params[name]:
-            shown = (
-                "*"
-                if v == _ANY
-                else "(not+a+placeholder)" if v == _NOT_PLACEHOLDER else quote_plus(v)
-            )
+            if v == _ANY:
+                shown = "*"
+            elif v == _NOT_PLACEHOLDER:
+                shown = "(not+a+placeholder)"
+            else:
+                shown = quote_plus(v)
             pairs.append(quote_plus(name) + "=" + shown)
     return base, "&".join(pairs)
 
 
-def _normalise_params(ps: List[List[str]]) -> Dict[str, List[str]]:
-    out: Dict[str, List[str]] = {}
+def _normalise_params(ps: list[list[str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
     for name, value in ps:
         out.setdefault(name, []).append(_normalise_value(name, value))
     return out
@@ -569,7 +572,7 @@ class Replayer:
     """Answers requests from a cassette: the first unused interaction whose
     normalised request matches answers, and is used up. Thread-safe."""
 
-    def __init__(self, cassette: Dict[str, Any]) -> None:
+    def __init__(self, cassette: dict[str, Any]) -> None:
         self._cassette = cassette
         self._shapes = [
             _Shape(
@@ -588,7 +591,7 @@ class Replayer:
         """The replayer of the cassette at path."""
         return cls(read_cassette(path))
 
-    def unused(self) -> List[int]:
+    def unused(self) -> list[int]:
         """The numbers (from 1) of the interactions not replayed yet."""
         with self._lock:
             return [i + 1 for i, used in enumerate(self._used) if not used]
@@ -619,16 +622,18 @@ class Replayer:
         rq = self._cassette["interactions"][best]["request"]
         if not best_diffs:
             n = sum(1 for shape in self._shapes if shape.matches(got))
-            best_diffs = [
-                f"it was already replayed: the cassette recorded this request {n} time(s) and all were used"
-            ]
+            used = (
+                "it was already replayed: the cassette recorded this request "
+                f"{n} time(s) and all were used"
+            )
+            best_diffs = [used]
         return (
             f"{head}; closest is interaction {best + 1} ({rq['method']} {rq['url']}): "
             + "; ".join(best_diffs)
         )
 
 
-def _response(recorded: Dict[str, Any]) -> Response:
+def _response(recorded: dict[str, Any]) -> Response:
     headers = httpx.Headers(recorded.get("headers", {}))
     body = recorded.get("body", "").encode()
     if "body_json" in recorded:

@@ -6,7 +6,7 @@ asynchronous."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import List, Optional
+from typing import Optional
 
 from .tokens import AuthorizationRequest, AuthResult, AuthToken, IntrospectionResult
 
@@ -28,7 +28,7 @@ class IAuthClient(ABC):
     @abstractmethod
     def authenticate_client_credentials(
         self,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         """Obtains a token with the client credentials grant and caches it.
 
@@ -43,7 +43,7 @@ class IAuthClient(ABC):
     @abstractmethod
     async def authenticate_client_credentials_async(
         self,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         """Asynchronous form of authenticate_client_credentials; see there."""
 
@@ -51,7 +51,7 @@ class IAuthClient(ABC):
     def start_authorization_code_flow(
         self,
         redirect_uri: Optional[str] = None,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthorizationRequest:
         """Builds the authorization request URL with a fresh state and, for
         PKCE, a code verifier and S256 challenge.
@@ -70,7 +70,7 @@ class IAuthClient(ABC):
     async def start_authorization_code_flow_async(
         self,
         redirect_uri: Optional[str] = None,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthorizationRequest:
         """Asynchronous form of start_authorization_code_flow; see there."""
 
@@ -135,7 +135,7 @@ class IAuthClient(ABC):
     def authenticate_jwt_bearer(
         self,
         subject: Optional[str] = None,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         """Obtains a token with a signed JWT as the authorization grant (RFC
         7523 section 2.1).
@@ -153,7 +153,7 @@ class IAuthClient(ABC):
     async def authenticate_jwt_bearer_async(
         self,
         subject: Optional[str] = None,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         """Asynchronous form of authenticate_jwt_bearer; see there."""
 

@@ -6,8 +6,9 @@ file, and validation."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import Any, NamedTuple, Optional, Union
 
 import yaml
 
@@ -65,7 +66,7 @@ class AuthClientConfig:
     #: Scopes requested when an operation is called without scopes; space or
     #: comma separated in the environment. Environment:
     #: COYOTE_AUTH_DEFAULT_SCOPES; YAML: authentication.default_scopes.
-    default_scopes: List[str] = field(default_factory=list)
+    default_scopes: list[str] = field(default_factory=list)
     #: Refresh the cached token ahead of expiry. Environment:
     #: COYOTE_AUTH_AUTO_REFRESH; YAML: authentication.auto_refresh.
     auto_refresh: bool = True
@@ -157,7 +158,7 @@ class AuthClientConfig:
     def __repr__(self) -> str:
         return redacted_repr(self, CONFIG_FIELDS)
 
-    def validate(self) -> List[str]:
+    def validate(self) -> list[str]:
         """Every problem with the configuration, each naming its field.
 
         Checks required fields, types, enum values, URL syntax, minimum and
@@ -221,8 +222,8 @@ class AuthClientConfig:
                 f"unknown configuration fields {alternatives(unknown)}: "
                 f"want {alternatives(sorted(_NAMES))}"
             )
-        values: Dict[str, Any] = {}
-        problems: List[str] = []
+        values: dict[str, Any] = {}
+        problems: list[str] = []
         if path is not None:
             try:
                 values.update(_file_values(path))
@@ -554,8 +555,8 @@ _RULES: Sequence[_Rule] = [
 ]
 
 
-def _check_rules(config: AuthClientConfig) -> List[str]:
-    problems: List[str] = []
+def _check_rules(config: AuthClientConfig) -> list[str]:
+    problems: list[str] = []
     reported = {spec.name for spec in CONFIG_FIELDS if spec.required}
     for rule in _RULES:
         if getattr(config, rule.name) != rule.value:
@@ -577,11 +578,11 @@ def _check_rules(config: AuthClientConfig) -> List[str]:
     return problems
 
 
-def _environment_values(environ: Optional[Mapping[str, str]]) -> Dict[str, Any]:
+def _environment_values(environ: Optional[Mapping[str, str]]) -> dict[str, Any]:
     return from_environ(CONFIG_FIELDS, os.environ if environ is None else environ)
 
 
-def _file_values(path: Union[str, os.PathLike[str]]) -> Dict[str, Any]:
+def _file_values(path: Union[str, os.PathLike[str]]) -> dict[str, Any]:
     source = os.fspath(path)
     with open(source, encoding="utf-8") as stream:
         try:

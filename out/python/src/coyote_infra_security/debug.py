@@ -22,23 +22,12 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from enum import Enum
-from typing import (
-    Any,
-    Callable,
-    Deque,
-    Dict,
-    Iterator,
-    List,
-    Optional,
-    Tuple,
-    TypeVar,
-)
+from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-from .tokens import AuthorizationRequest, AuthResult, AuthToken, IntrospectionResult
 
 from ._fields import REDACTED as _HIDDEN
 from ._fields import is_empty
@@ -48,6 +37,7 @@ from .errors import AuthError, ConfigError
 from .modes import DebugModeOptions, RuntimeMode
 from .real import RealAuthClient
 from .storage import IAuthTokenStorage
+from .tokens import AuthorizationRequest, AuthResult, AuthToken, IntrospectionResult
 
 #: The logger of the traces.
 TRACE_LOGGER = __name__
@@ -91,7 +81,7 @@ class _Stats:
         self.minimum = 0.0
         self.maximum = 0.0
         self.last_error = ""
-        self.samples: Deque[float] = deque(maxlen=MAX_SAMPLES)
+        self.samples: deque[float] = deque(maxlen=MAX_SAMPLES)
 
     def add(self, seconds: float, error: str) -> None:
         if self.calls == 0 or seconds < self.minimum:
@@ -106,7 +96,7 @@ class _Stats:
             self.errors += 1
             self.last_error = error
 
-    def snapshot(self) -> Dict[str, Any]:
+    def snapshot(self) -> dict[str, Any]:
         ordered = sorted(self.samples)
 
         def percentile(q: float) -> float:
@@ -115,7 +105,7 @@ class _Stats:
             rank = max(1, -(-int(q * 1000) * len(ordered) // 1000))
             return ordered[min(rank, len(ordered)) - 1]
 
-        snapshot: Dict[str, Any] = {
+        snapshot: dict[str, Any] = {
             "call_count": self.calls,
             "error_count": self.errors,
             "last_duration_seconds": self.last,
@@ -160,14 +150,14 @@ class DebugAuthClient(RealAuthClient):
         self._trace_responses = bool(options.trace_responses)
         self._tracking = bool(options.performance_tracking)
         self._log_tokens = bool(options.log_tokens)
-        self._traces: Deque[Dict[str, Any]] = deque(
+        self._traces: deque[dict[str, Any]] = deque(
             maxlen=max(0, int(options.max_traces))
         )
         self._trace_id = 0
-        self._stats: Dict[str, _Stats] = {}
+        self._stats: dict[str, _Stats] = {}
         self._stats_lock = threading.Lock()
 
-    def get_performance_stats(self) -> Dict[str, Dict[str, Any]]:
+    def get_performance_stats(self) -> dict[str, dict[str, Any]]:
         """The statistics of every operation called so far, by operation
         name (the synchronous and asynchronous forms together): call_count,
         error_count, last_, average_, min_, max_, p50_, p95_, p99_ and
@@ -180,7 +170,7 @@ class DebugAuthClient(RealAuthClient):
         with self._stats_lock:
             self._stats.clear()
 
-    def export_debug_info(self) -> Dict[str, Any]:
+    def export_debug_info(self) -> dict[str, Any]:
         """A JSON-serialisable report: the mode and its options, the
         configuration with its secrets redacted, the statistics, the recent
         traces and the current token's metadata without any token value."""
@@ -207,7 +197,7 @@ class DebugAuthClient(RealAuthClient):
 
     def authenticate_client_credentials(
         self,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         with self._observe("authenticate_client_credentials") as seen:
             return seen(
@@ -218,7 +208,7 @@ class DebugAuthClient(RealAuthClient):
 
     async def authenticate_client_credentials_async(
         self,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         with self._observe("authenticate_client_credentials") as seen:
             return seen(
@@ -230,7 +220,7 @@ class DebugAuthClient(RealAuthClient):
     def start_authorization_code_flow(
         self,
         redirect_uri: Optional[str] = None,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthorizationRequest:
         with self._observe("start_authorization_code_flow") as seen:
             return seen(
@@ -243,7 +233,7 @@ class DebugAuthClient(RealAuthClient):
     async def start_authorization_code_flow_async(
         self,
         redirect_uri: Optional[str] = None,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthorizationRequest:
         with self._observe("start_authorization_code_flow") as seen:
             return seen(
@@ -308,7 +298,7 @@ class DebugAuthClient(RealAuthClient):
     def authenticate_jwt_bearer(
         self,
         subject: Optional[str] = None,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         with self._observe("authenticate_jwt_bearer") as seen:
             return seen(
@@ -321,7 +311,7 @@ class DebugAuthClient(RealAuthClient):
     async def authenticate_jwt_bearer_async(
         self,
         subject: Optional[str] = None,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         with self._observe("authenticate_jwt_bearer") as seen:
             return seen(
@@ -418,12 +408,12 @@ class DebugAuthClient(RealAuthClient):
             return seen(await super().test_connection_async())
 
     def clear_tokens(self) -> None:
-        with self._observe("clear_tokens") as seen:
-            return seen(super().clear_tokens())
+        with self._observe("clear_tokens"):
+            super().clear_tokens()
 
     async def clear_tokens_async(self) -> None:
-        with self._observe("clear_tokens") as seen:
-            return seen(await super().clear_tokens_async())
+        with self._observe("clear_tokens"):
+            await super().clear_tokens_async()
 
     @contextmanager
     def _observe(self, name: str) -> Iterator[Callable[[_T], _T]]:
@@ -480,12 +470,12 @@ class DebugAuthClient(RealAuthClient):
 
     # -- tracing ------------------------------------------------------------
 
-    def _trace_request(self, request: Request) -> Tuple[Dict[str, Any], List[str]]:
-        hidden: List[str] = []
+    def _trace_request(self, request: Request) -> tuple[dict[str, Any], list[str]]:
+        hidden: list[str] = []
         with self._stats_lock:
             self._trace_id += 1
             trace_id = self._trace_id
-        trace: Dict[str, Any] = {"id": trace_id}
+        trace: dict[str, Any] = {"id": trace_id}
         operation = _operation.get()
         if operation:
             trace["operation"] = operation
@@ -493,7 +483,7 @@ class DebugAuthClient(RealAuthClient):
         trace["duration_seconds"] = 0.0
         if not self._trace_requests:
             return trace, hidden
-        shown: Dict[str, Any] = {
+        shown: dict[str, Any] = {
             "method": request.method,
             "url": self._url(request.url, hidden),
         }
@@ -514,14 +504,14 @@ class DebugAuthClient(RealAuthClient):
 
     def _trace_response(
         self,
-        trace: Dict[str, Any],
-        hidden: List[str],
+        trace: dict[str, Any],
+        hidden: list[str],
         response: Response,
         started: float,
     ) -> None:
         trace["duration_seconds"] = time.perf_counter() - started
         if self._trace_responses:
-            shown: Dict[str, Any] = {"status": response.status}
+            shown: dict[str, Any] = {"status": response.status}
             headers = {
                 name: self._value(name.lower() in SECRET_HEADERS, value, [])
                 for name, value in sorted(response.headers.items())
@@ -536,8 +526,8 @@ class DebugAuthClient(RealAuthClient):
 
     def _trace_error(
         self,
-        trace: Dict[str, Any],
-        hidden: List[str],
+        trace: dict[str, Any],
+        hidden: list[str],
         error: AuthError,
         started: float,
     ) -> None:
@@ -547,18 +537,18 @@ class DebugAuthClient(RealAuthClient):
             _log.debug("error %s", json.dumps(trace, sort_keys=True))
         self._keep_trace(trace)
 
-    def _keep_trace(self, trace: Dict[str, Any]) -> None:
+    def _keep_trace(self, trace: dict[str, Any]) -> None:
         if "request" in trace or "response" in trace or "error" in trace:
             with self._stats_lock:
                 self._traces.append(trace)
 
-    def _value(self, secret: bool, value: str, hidden: List[str]) -> str:
+    def _value(self, secret: bool, value: str, hidden: list[str]) -> str:
         if not secret or self._log_tokens or not value:
             return value
         hidden.append(value)
         return REDACTED
 
-    def _url(self, url: str, hidden: List[str]) -> str:
+    def _url(self, url: str, hidden: list[str]) -> str:
         parts = urlsplit(url)
         if not parts.query:
             return url
@@ -568,7 +558,7 @@ class DebugAuthClient(RealAuthClient):
         ]
         return urlunsplit(parts._replace(query=urlencode(query, safe="[]")))
 
-    def _body(self, body: bytes, hidden: List[str]) -> Any:
+    def _body(self, body: bytes, hidden: list[str]) -> Any:
         text = body.decode("utf-8", errors="replace")
         try:
             document = json.loads(text)
@@ -576,7 +566,7 @@ class DebugAuthClient(RealAuthClient):
             return self._scrub(text, hidden)
         return self._redact_json(document, hidden)
 
-    def _redact_json(self, value: Any, hidden: List[str]) -> Any:
+    def _redact_json(self, value: Any, hidden: list[str]) -> Any:
         if isinstance(value, dict):
             return {
                 k: (
@@ -592,7 +582,7 @@ class DebugAuthClient(RealAuthClient):
             return self._scrub(value, hidden)
         return value
 
-    def _scrub(self, text: str, hidden: List[str]) -> str:
+    def _scrub(self, text: str, hidden: list[str]) -> str:
         if self._log_tokens:
             return text
         for value in sorted(set(hidden), key=len, reverse=True):
@@ -615,9 +605,9 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _config_info(config: AuthClientConfig) -> Dict[str, Any]:
+def _config_info(config: AuthClientConfig) -> dict[str, Any]:
     """The configuration with every set secret shown as ***."""
-    info: Dict[str, Any] = {}
+    info: dict[str, Any] = {}
     for spec in CONFIG_FIELDS:
         value = getattr(config, spec.name)
         if spec.secret and not is_empty(value):
@@ -627,7 +617,7 @@ def _config_info(config: AuthClientConfig) -> Dict[str, Any]:
     return info
 
 
-def _token_info(token: Optional[AuthToken]) -> Optional[Dict[str, Any]]:
+def _token_info(token: Optional[AuthToken]) -> Optional[dict[str, Any]]:
     """The metadata of token, without its values."""
     if token is None:
         return None

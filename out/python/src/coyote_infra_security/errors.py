@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
-from typing import FrozenSet, List, Optional, Sequence, Union
+from typing import Optional, Union
 
 
 class ErrorCode(str, Enum):
@@ -97,7 +98,7 @@ class ErrorCode(str, Enum):
 
 #: The error codes worth retrying: the failure is transient and the same
 #: request may succeed later.
-RETRYABLE_ERROR_CODES: FrozenSet[str] = frozenset(
+RETRYABLE_ERROR_CODES: frozenset[str] = frozenset(
     [
         "server_error",
         "temporarily_unavailable",
@@ -176,7 +177,7 @@ class ConfigError(AuthError, ValueError):
     """
 
     def __init__(self, problems: Sequence[str]) -> None:
-        self.problems: List[str] = list(problems)
+        self.problems: list[str] = list(problems)
         super().__init__(
             "invalid_config",
             "; ".join(self.problems),

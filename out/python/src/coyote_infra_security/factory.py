@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Union
+from collections.abc import Mapping
+from typing import Any, Optional, Union
 
 from .cassette import RecordingAuthClient, ReplayAuthClient
 from .client import IAuthClient

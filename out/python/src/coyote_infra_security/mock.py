@@ -27,7 +27,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Optional
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ._protocol import Endpoints, Request, Response, RetryPolicy, code_challenge
@@ -224,7 +224,7 @@ class _UnsignedSigner(Signer):
         return f"{header}.{_b64(claims)}."
 
 
-def _b64(document: Dict[str, Any]) -> str:
+def _b64(document: dict[str, Any]) -> str:
     raw = json.dumps(document, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -238,7 +238,7 @@ def _timed_out(request: Request) -> AuthError:
     )
 
 
-def _json(status: int, document: Dict[str, Any], sent: float) -> Response:
+def _json(status: int, document: dict[str, Any], sent: float) -> Response:
     body = json.dumps(document).encode()
     return Response(
         status,
@@ -253,8 +253,8 @@ class _Grant:
     """What one authorization granted and the tokens issued for it."""
 
     subject: str
-    scopes: List[str]
-    access: Set[str] = field(default_factory=set)
+    scopes: list[str]
+    access: set[str] = field(default_factory=set)
     refresh: str = ""
     revoked: bool = False
 
@@ -271,7 +271,7 @@ class _Issued:
 class _Code:
     redirect_uri: str
     challenge: str
-    scopes: List[str]
+    scopes: list[str]
     expires: float
     used: bool = False
 
@@ -283,9 +283,9 @@ class _MockServer:
         self._client_id = client_id
         self._lifetime = lifetime
         self._lock = threading.Lock()
-        self._tokens: Dict[str, _Issued] = {}
-        self._rotated: Dict[str, _Grant] = {}
-        self._codes: Dict[str, _Code] = {}
+        self._tokens: dict[str, _Issued] = {}
+        self._rotated: dict[str, _Grant] = {}
+        self._codes: dict[str, _Code] = {}
 
     def authorize(self, url: str, denied: bool = False) -> str:
         parts = urlsplit(url)
@@ -338,7 +338,7 @@ class _MockServer:
         status = 400 if "error" in document else 200
         return _json(status, document, sent)
 
-    def _token(self, form: Dict[str, str], now: float) -> Dict[str, Any]:
+    def _token(self, form: dict[str, str], now: float) -> dict[str, Any]:
         grant_type = form.get("grant_type", "")
         scopes = form.get("scope", "").split()
         if grant_type == "client_credentials":
@@ -380,11 +380,11 @@ class _MockServer:
 
     def _issue(
         self, grant: _Grant, now: float, refresh: bool = False
-    ) -> Dict[str, Any]:
+    ) -> dict[str, Any]:
         access = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
         self._tokens[access] = _Issued(grant, "access_token", now, now + self._lifetime)
         grant.access.add(access)
-        document: Dict[str, Any] = {
+        document: dict[str, Any] = {
             "access_token": access,
             "token_type": "Bearer",
             "expires_in": int(self._lifetime),
@@ -410,13 +410,13 @@ class _MockServer:
         for token in [*grant.access, grant.refresh]:
             self._tokens.pop(token, None)
 
-    def _introspect(self, token: str, now: float) -> Dict[str, Any]:
+    def _introspect(self, token: str, now: float) -> dict[str, Any]:
         issued = self._tokens.get(token)
         if issued is None or issued.grant.revoked:
             return {"active": False}
         if issued.expires is not None and issued.expires <= now:
             return {"active": False}
-        document: Dict[str, Any] = {
+        document: dict[str, Any] = {
             "active": True,
             "scope": " ".join(issued.grant.scopes),
             "client_id": self._client_id,
@@ -431,7 +431,7 @@ class _MockServer:
         return document
 
 
-def _error(code: str, description: str) -> Dict[str, Any]:
+def _error(code: str, description: str) -> dict[str, Any]:
     return {"error": code, "error_description": description}
 
 

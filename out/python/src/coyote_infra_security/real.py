@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import hmac
 import logging
 import secrets
 import ssl
 import threading
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Generator, List, NamedTuple, Optional, Set, Union
+from typing import Any, Callable, NamedTuple, Optional, TypeVar, Union, cast
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -81,7 +83,9 @@ class _Entry(NamedTuple):
 #: an AuthError thrown in), a delay to sleep, or a storage call (answered
 #: with its result).
 _Step = Union[Request, float, _Storage]
-_Steps = Generator[_Step, Any, Any]
+_T = TypeVar("_T")
+#: An operation as steps: the generator's return value is its result.
+_Steps = Generator[_Step, Any, _T]
 
 
 class _Pending(NamedTuple):
@@ -160,8 +164,8 @@ class RealAuthClient(IAuthClient):
         self._redirect_uri = config.redirect_uri
         # The authorization requests awaiting their response, by the digest
         # of their state, and the digests of the codes sent.
-        self._pending: Dict[bytes, _Pending] = {}
-        self._used_codes: Dict[bytes, float] = {}
+        self._pending: dict[bytes, _Pending] = {}
+        self._used_codes: dict[bytes, float] = {}
         self._configured = Endpoints(
             token=config.token_url,
             authorization=config.authorization_url,
@@ -199,7 +203,7 @@ class RealAuthClient(IAuthClient):
         self._async_http = async_http_client
         self._owns_async_http = async_http_client is None
         self._async_loop: Optional[asyncio.AbstractEventLoop] = None
-        self._background: Set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
         self._last_failure: Optional[_Failure] = None
         self._failures = 0
 
@@ -223,13 +227,13 @@ class RealAuthClient(IAuthClient):
 
     def authenticate_client_credentials(
         self,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         return self._outcome(self._authenticate(self._cc_grant(scopes)))
 
     async def authenticate_client_credentials_async(
         self,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         steps = self._authenticate(self._cc_grant(scopes))
         return await self._outcome_async(steps)
@@ -237,14 +241,14 @@ class RealAuthClient(IAuthClient):
     def start_authorization_code_flow(
         self,
         redirect_uri: Optional[str] = None,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthorizationRequest:
         return self._run(self._start(redirect_uri, scopes))
 
     async def start_authorization_code_flow_async(
         self,
         redirect_uri: Optional[str] = None,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthorizationRequest:
         return await self._run_async(self._start(redirect_uri, scopes))
 
@@ -283,14 +287,14 @@ class RealAuthClient(IAuthClient):
     def authenticate_jwt_bearer(
         self,
         subject: Optional[str] = None,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         return self._outcome(self._authenticate(self._jwt_grant(subject, scopes)))
 
     async def authenticate_jwt_bearer_async(
         self,
         subject: Optional[str] = None,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         steps = self._authenticate(self._jwt_grant(subject, scopes))
         return await self._outcome_async(steps)
@@ -320,7 +324,7 @@ class RealAuthClient(IAuthClient):
         with self._lock:
             future = self._inflight
             leader = future is None
-            if leader:
+            if future is None:
                 if self._backing_off():
                     return None
                 future = self._inflight = concurrent.futures.Future()
@@ -341,7 +345,7 @@ class RealAuthClient(IAuthClient):
         with self._lock:
             future = self._inflight
             leader = future is None
-            if leader:
+            if future is None:
                 if self._backing_off():
                     return None
                 future = self._inflight = concurrent.futures.Future()
@@ -532,7 +536,7 @@ class RealAuthClient(IAuthClient):
 
     # -- the protocol, as steps ---------------------------------------------
 
-    def _cc_grant(self, scopes: Optional[List[str]]) -> _Steps:
+    def _cc_grant(self, scopes: Optional[list[str]]) -> _Steps[AuthToken]:
         requested = list(scopes or self._default_scopes)
         form = {"grant_type": "client_credentials"}
         if requested:
@@ -540,7 +544,9 @@ class RealAuthClient(IAuthClient):
         token = yield from self._token_request(form, requested)
         return token
 
-    def _jwt_grant(self, subject: Optional[str], scopes: Optional[List[str]]) -> _Steps:
+    def _jwt_grant(
+        self, subject: Optional[str], scopes: Optional[list[str]]
+    ) -> _Steps[AuthToken]:
         """The JWT bearer grant (RFC 7523 section 2.1) with an assertion the
         client signs for subject (the client id when empty), issued by
         jwt_issuer."""
@@ -557,7 +563,7 @@ class RealAuthClient(IAuthClient):
         if requested:
             form["scope"] = " ".join(requested)
 
-        def assertion(audience: str) -> Dict[str, str]:
+        def assertion(audience: str) -> dict[str, str]:
             return {
                 "assertion": signer.sign(issuer, subject or self._client_id, audience)
             }
@@ -566,8 +572,8 @@ class RealAuthClient(IAuthClient):
         return token
 
     def _start(
-        self, redirect_uri: Optional[str], scopes: Optional[List[str]]
-    ) -> _Steps:
+        self, redirect_uri: Optional[str], scopes: Optional[list[str]]
+    ) -> _Steps[AuthorizationRequest]:
         """The authorization request (RFC 6749 section 4.1.1) with a one-time
         state and, except in the plain authorization_code mode of
         confidential clients, a PKCE S256 challenge (RFC 7636), remembered
@@ -608,7 +614,7 @@ class RealAuthClient(IAuthClient):
             authorization_url(endpoint, params), verifier, state
         )
 
-    def _complete(self, callback_url: str) -> _Steps:
+    def _complete(self, callback_url: str) -> _Steps[AuthToken]:
         """Checks the authorization response at callback_url (RFC 6749
         section 4.1.2, RFC 9207) and exchanges its code."""
         params = parse_qs(urlsplit(callback_url).query, keep_blank_values=True)
@@ -668,7 +674,7 @@ class RealAuthClient(IAuthClient):
 
     def _code_grant(
         self, code: str, redirect_uri: Optional[str], code_verifier: Optional[str]
-    ) -> _Steps:
+    ) -> _Steps[AuthToken]:
         """The access token request of RFC 6749 section 4.1.3; redirect_uri
         and code_verifier default to those of the pending request the
         verifier belongs to, then to the configured redirect_uri."""
@@ -687,7 +693,7 @@ class RealAuthClient(IAuthClient):
 
     def _exchange_code(
         self, code: str, redirect_uri: str, code_verifier: str
-    ) -> _Steps:
+    ) -> _Steps[AuthToken]:
         """Trades code at the token endpoint, once: the code is marked used
         before it is sent, and the request is not retried."""
         if not code:
@@ -738,7 +744,7 @@ class RealAuthClient(IAuthClient):
         for key in [k for k, t in self._used_codes.items() if t <= now]:
             del self._used_codes[key]
 
-    def _refresh_grant(self, refresh_token: Optional[str]) -> _Steps:
+    def _refresh_grant(self, refresh_token: Optional[str]) -> _Steps[AuthToken]:
         if not refresh_token:
             entry = self._entry
             refresh_token = None if entry is None else entry.token.refresh_token
@@ -759,11 +765,11 @@ class RealAuthClient(IAuthClient):
 
     def _token_request(
         self,
-        form: Dict[str, str],
-        requested: List[str],
-        signed: Optional[Callable[[str], Dict[str, str]]] = None,
+        form: dict[str, str],
+        requested: list[str],
+        signed: Optional[Callable[[str], dict[str, str]]] = None,
         retry: bool = True,
-    ) -> _Steps:
+    ) -> _Steps[AuthToken]:
         """Posts a grant to the token endpoint; signed adds the members that
         carry a JWT for an audience, signed anew for every attempt."""
         endpoints = yield from self._resolve()
@@ -781,7 +787,7 @@ class RealAuthClient(IAuthClient):
         return token
 
     def _authenticated(
-        self, url: str, endpoints: Endpoints, form: Dict[str, str]
+        self, url: str, endpoints: Endpoints, form: dict[str, str]
     ) -> Request:
         """A POST of form to url with the client's authentication; a
         private_key_jwt assertion is signed for jwt_audience or the token
@@ -814,13 +820,13 @@ class RealAuthClient(IAuthClient):
             )
         return self._signer
 
-    def _authenticate(self, grant: _Steps) -> _Steps:
+    def _authenticate(self, grant: _Steps[AuthToken]) -> _Steps[AuthToken]:
         """Runs a grant and caches and stores its token."""
         token = yield from grant
         yield from self._keep(token)
         return token
 
-    def _keep(self, token: AuthToken) -> _Steps:
+    def _keep(self, token: AuthToken) -> _Steps[None]:
         self._on_clock(token)
         received = self._clock.time()
         if self._auto_refresh:
@@ -838,14 +844,14 @@ class RealAuthClient(IAuthClient):
         if token.clock is None and self._clock is not SYSTEM_CLOCK:
             token.clock = self._clock
 
-    def _valid_token(self) -> _Steps:
+    def _valid_token(self) -> _Steps[Optional[AuthToken]]:
         """A valid token: the cached or stored one while it is not due, else a
         refreshed or new one; the cached one while still unexpired when that
         fails; None when there is none."""
         try:
             entry = self._entry
             if entry is None and self._storage is not None:
-                stored = yield _Storage("get_token")
+                stored: Optional[AuthToken] = yield _Storage("get_token")
                 if stored is not None:
                     self._on_clock(stored)
                     due = refresh_at(stored, self._clock.time(), self._refresh_buffer)
@@ -890,7 +896,7 @@ class RealAuthClient(IAuthClient):
         if self._entry is entry:
             self._entry = _Entry(entry.token, until)
 
-    def _renew(self, entry: Optional[_Entry]) -> _Steps:
+    def _renew(self, entry: Optional[_Entry]) -> _Steps[AuthToken]:
         can_grant = self._auth_mode in (
             AuthMode.CLIENT_CREDENTIALS,
             AuthMode.CLIENT_CREDENTIALS_MTLS,
@@ -915,7 +921,7 @@ class RealAuthClient(IAuthClient):
             retryable=False,
         )
 
-    def _revoke(self, token: Optional[str], hint: Optional[str]) -> _Steps:
+    def _revoke(self, token: Optional[str], hint: Optional[str]) -> _Steps[bool]:
         entry = self._entry
         if not token:
             if entry is None:
@@ -937,7 +943,7 @@ class RealAuthClient(IAuthClient):
             yield from self._clear()
         return True
 
-    def _introspect(self, token: Optional[str]) -> _Steps:
+    def _introspect(self, token: Optional[str]) -> _Steps[IntrospectionResult]:
         """Introspects token, by default the cached access token; with mutual
         TLS, the client's own access token must be bound to its certificate
         (RFC 8705 section 3.2)."""
@@ -964,36 +970,39 @@ class RealAuthClient(IAuthClient):
             check_binding(result, self._thumbprint)
         return result
 
-    def _test_connection(self) -> _Steps:
+    def _test_connection(self) -> _Steps[bool]:
         if self._discovery and not self._configured.complete:
             self._endpoints = None
         endpoints = yield from self._resolve(retry=False)
         url = _need(endpoints.token, "token", "token_url")
-        response = yield Request("GET", url, {"Accept": "application/json"})
+        response: Response = yield Request("GET", url, {"Accept": "application/json"})
         return response.status < 500
 
-    def _clear(self) -> _Steps:
+    def _clear(self) -> _Steps[None]:
         self._entry = None
         self._last_failure, self._failures = None, 0
         if self._storage is not None:
             yield _Storage("clear_token")
 
-    def _resolve(self, retry: bool = True) -> _Steps:
+    def _resolve(self, retry: bool = True) -> _Steps[Endpoints]:
         """The endpoints: the configured ones, completed once by discovery."""
         endpoints = self._endpoints
         if endpoints is not None:
             return endpoints
         endpoints = self._configured
         if self._discovery and not endpoints.complete:
-            discovered = None
+            discovered: Optional[Endpoints] = None
             first: Optional[AuthError] = None
             for url in metadata_urls(self._server_url):
                 request = Request("GET", url, {"Accept": "application/json"})
                 try:
                     discovered = yield from self._exchange(
                         request,
-                        lambda r, url=url: parse_metadata(
-                            r, url, self._server_url, self._mtls
+                        functools.partial(
+                            parse_metadata,
+                            url=url,
+                            server_url=self._server_url,
+                            mtls=self._mtls,
                         ),
                         retry=retry,
                     )
@@ -1015,9 +1024,9 @@ class RealAuthClient(IAuthClient):
     def _exchange(
         self,
         request: Union[Request, Callable[[], Request]],
-        parse: Any,
+        parse: Callable[[Response], _T],
         retry: bool = True,
-    ) -> _Steps:
+    ) -> _Steps[_T]:
         """Sends request, or the one request() builds for each attempt, and
         parses its response, retrying transient failures as the retry policy
         says."""
@@ -1045,7 +1054,7 @@ class RealAuthClient(IAuthClient):
 
     # -- drivers ------------------------------------------------------------
 
-    def _run(self, steps: _Steps) -> Any:
+    def _run(self, steps: _Steps[_T]) -> _T:
         """Runs steps synchronously."""
         reply: Any = None
         error: Optional[AuthError] = None
@@ -1053,7 +1062,8 @@ class RealAuthClient(IAuthClient):
             try:
                 step = steps.throw(error) if error is not None else steps.send(reply)
             except StopIteration as stop:
-                return stop.value
+                # What the generator returned, of the type its steps declare.
+                return cast(_T, stop.value)
             reply, error = None, None
             try:
                 if isinstance(step, Request):
@@ -1065,7 +1075,7 @@ class RealAuthClient(IAuthClient):
             except AuthError as failure:
                 error = failure
 
-    async def _run_async(self, steps: _Steps) -> Any:
+    async def _run_async(self, steps: _Steps[_T]) -> _T:
         """Runs steps with asyncio."""
         reply: Any = None
         error: Optional[AuthError] = None
@@ -1073,7 +1083,8 @@ class RealAuthClient(IAuthClient):
             try:
                 step = steps.throw(error) if error is not None else steps.send(reply)
             except StopIteration as stop:
-                return stop.value
+                # What the generator returned, of the type its steps declare.
+                return cast(_T, stop.value)
             reply, error = None, None
             try:
                 if isinstance(step, Request):
@@ -1166,14 +1177,14 @@ class RealAuthClient(IAuthClient):
         else:
             future.set_result(token)
 
-    def _outcome(self, steps: _Steps) -> AuthResult:
+    def _outcome(self, steps: _Steps[AuthToken]) -> AuthResult:
         """Runs an authentication synchronously and reports it as a result."""
         try:
             return AuthResult.succeeded(self._run(steps))
         except AuthError as error:
             return AuthResult.failed(error)
 
-    async def _outcome_async(self, steps: _Steps) -> AuthResult:
+    async def _outcome_async(self, steps: _Steps[AuthToken]) -> AuthResult:
         """Runs an authentication with asyncio and reports it as a result."""
         try:
             return AuthResult.succeeded(await self._run_async(steps))
@@ -1241,7 +1252,7 @@ def _revoked(response: Response) -> bool:
     return True
 
 
-def _single(params: Dict[str, List[str]], name: str) -> str:
+def _single(params: dict[str, list[str]], name: str) -> str:
     """The value of a query parameter; empty when absent or repeated."""
     values = params.get(name) or []
     return values[0] if len(values) == 1 else ""

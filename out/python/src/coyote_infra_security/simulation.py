@@ -49,30 +49,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hmac
 import json
 import math
 import random
 import threading
+import time
 from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
 from http import HTTPStatus
-from typing import (
-    Any,
-    Callable,
-    Deque,
-    Dict,
-    FrozenSet,
-    Iterable,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-    Tuple,
-    Union,
-)
+from typing import Any, Callable, Optional, Union
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -206,7 +196,7 @@ class VirtualClock(Clock):
         self._now = _instant(DEFAULT_START if start is None else start)
         self._auto_advance = auto_advance
         self._changed = threading.Condition()
-        self._sleepers: List[_Sleeper] = []
+        self._sleepers: list[_Sleeper] = []
         self._seq = 0
 
     def __repr__(self) -> str:
@@ -215,7 +205,7 @@ class VirtualClock(Clock):
     def __copy__(self) -> VirtualClock:
         return self  # one time source, shared by whatever tells time by it
 
-    def __deepcopy__(self, memo: Dict[int, Any]) -> VirtualClock:
+    def __deepcopy__(self, memo: dict[int, Any]) -> VirtualClock:
         return self
 
     @property
@@ -306,10 +296,9 @@ class VirtualClock(Clock):
         woken: asyncio.Future[None] = loop.create_future()
 
         def wake() -> None:
-            try:
+            # A closed loop raises RuntimeError: nobody waits any more.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_resolve, woken)
-            except RuntimeError:
-                pass  # the loop is closed: nobody waits any more
 
         sleeper = self._schedule(seconds, wake)
         try:
@@ -385,9 +374,9 @@ class SimulationStats:
     """The server's counters since it started or since reset_stats."""
 
     #: Requests by endpoint (see Endpoint).
-    endpoints: Dict[str, Counters] = field(default_factory=dict)
+    endpoints: dict[str, Counters] = field(default_factory=dict)
     #: Token requests by grant_type as sent ("" for none).
-    grants: Dict[str, Counters] = field(default_factory=dict)
+    grants: dict[str, Counters] = field(default_factory=dict)
     #: Access tokens issued.
     access_tokens_issued: int = 0
     #: Refresh tokens issued.
@@ -435,7 +424,7 @@ class IssuedToken:
     #: The grant_type of the request that issued it.
     grant_type: str
     #: The granted scopes.
-    scopes: List[str]
+    scopes: list[str]
     #: When it was issued, in virtual time.
     issued_at: datetime
     #: When it expires, in virtual time; None when it does not.
@@ -468,7 +457,7 @@ class _Issued:
     client_id: str
     subject: str
     grant_type: str
-    scopes: List[str]
+    scopes: list[str]
     issued_at: float
     expires_at: Optional[float]
     revoked: bool = False
@@ -489,7 +478,7 @@ class _Code:
     redirect_uri: str
     challenge: str
     method: str
-    scopes: List[str]
+    scopes: list[str]
     expires: float
     family: _Family
     used: bool = False
@@ -501,7 +490,7 @@ class _Outage:
     end: float
     status: int
     retry_after: Optional[float]
-    endpoints: FrozenSet[str]
+    endpoints: frozenset[str]
 
     def covers(self, endpoint: str, now: float) -> bool:
         return self.start <= now < self.end and (
@@ -540,7 +529,7 @@ class _Caller:
 @dataclass
 class _Answer:
     status: int
-    headers: Dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     code: str = ""
     injected: bool = False
@@ -552,7 +541,7 @@ class _Arrival:
 
     endpoint: str
     issuer: str
-    form: Dict[str, str]
+    form: dict[str, str]
     problem: Optional[_Answer]
     grant: str
     arrived: float
@@ -627,14 +616,13 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         problem = _rate_problem(error_rate)
         if problem:
             problems.append(problem)
-        for client_id in clients or {}:
-            if not client_id:
-                problems.append("clients: a registered client has an empty id")
-        for scope in scopes or []:
-            if not _valid_scope(scope):
-                problems.append(
-                    f"scopes: {scope!r} is not a scope token (RFC 6749 section 3.3)"
-                )
+        if any(not client_id for client_id in clients or {}):
+            problems.append("clients: a registered client has an empty id")
+        problems.extend(
+            f"scopes: {scope!r} is not a scope token (RFC 6749 section 3.3)"
+            for scope in scopes or []
+            if not _valid_scope(scope)
+        )
         if problems:
             raise ConfigError(problems)
         self._clock = clock if clock is not None else VirtualClock()
@@ -653,14 +641,14 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self._lock = threading.Condition()
         self._random = random.Random(self._seed)
         self._serial = 0
-        self._tokens: Dict[str, _Issued] = {}
-        self._codes: Dict[str, _Code] = {}
+        self._tokens: dict[str, _Issued] = {}
+        self._codes: dict[str, _Code] = {}
         self._prune_at = _MIN_PRUNE
-        self._outages: List[_Outage] = []
-        self._faults: List[_Fault] = []
+        self._outages: list[_Outage] = []
+        self._faults: list[_Fault] = []
         self._stats = SimulationStats()
-        self._log: Deque[Exchange] = deque(maxlen=MAX_EXCHANGES)
-        self._answered: Dict[str, int] = {}
+        self._log: deque[Exchange] = deque(maxlen=MAX_EXCHANGES)
+        self._answered: dict[str, int] = {}
 
     @classmethod
     def from_options(
@@ -888,7 +876,7 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 grants={k: replace(c) for k, c in self._stats.grants.items()},
             )
 
-    def exchanges(self) -> List[Exchange]:
+    def exchanges(self) -> list[Exchange]:
         """The logged exchanges, oldest first."""
         with self._lock:
             return list(self._log)
@@ -954,7 +942,7 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def _arrive(self, request: httpx.Request, body: bytes) -> _Arrival:
         """Routes and reads a request, and draws its latency."""
         routed = _route(request.url)
-        form: Dict[str, str] = {}
+        form: dict[str, str] = {}
         problem: Optional[_Answer] = None
         if routed is None:
             endpoint, issuer = "", ""
@@ -981,7 +969,7 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _wait(
         self, request: httpx.Request, arrival: _Arrival
-    ) -> Tuple[Optional[float], bool]:
+    ) -> tuple[Optional[float], bool]:
         """How long the request waits on the virtual clock, in seconds (None
         for not at all), and whether it then times out: with
         block_on_latency, for its latency or its read timeout if shorter."""
@@ -1094,8 +1082,8 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return self._introspect_locked(arrival.issuer, arrival.form, now)
 
     def _authenticate(
-        self, request: httpx.Request, form: Dict[str, str]
-    ) -> Tuple[_Caller, Optional[_Answer]]:
+        self, request: httpx.Request, form: dict[str, str]
+    ) -> tuple[_Caller, Optional[_Answer]]:
         """The client authentication of a request to the token, revocation
         or introspection endpoint (RFC 6749 section 2.3)."""
         client_id = secret = method = ""
@@ -1166,7 +1154,7 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
             return _Caller(), _invalid_client(basic, "client authentication failed")
         return _Caller(client_id, method == "none"), None
 
-    def _scopes_locked(self, requested: str) -> Tuple[List[str], str]:
+    def _scopes_locked(self, requested: str) -> tuple[list[str], str]:
         """The granted scopes of a request, or the problem with them."""
         scopes = requested.split()
         for scope in scopes:
@@ -1177,7 +1165,7 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return (scopes or list(self._scopes)), ""
 
     def _token_locked(
-        self, caller: _Caller, form: Dict[str, str], now: float
+        self, caller: _Caller, form: dict[str, str], now: float
     ) -> _Answer:
         grant = form.get("grant_type", "")
         if not grant:
@@ -1232,7 +1220,7 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         )
 
     def _refresh_locked(
-        self, caller: _Caller, form: Dict[str, str], now: float
+        self, caller: _Caller, form: dict[str, str], now: float
     ) -> _Answer:
         """The refresh token grant (RFC 6749 section 6)."""
         value = form.get("refresh_token", "")
@@ -1278,7 +1266,7 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         )
 
     def _exchange_code_locked(
-        self, caller: _Caller, form: Dict[str, str], now: float
+        self, caller: _Caller, form: dict[str, str], now: float
     ) -> _Answer:
         """The authorization code grant (RFC 6749 section 4.1.3, RFC 7636
         section 4.6)."""
@@ -1341,7 +1329,7 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         client_id: str,
         subject: str,
         grant_type: str,
-        scopes: List[str],
+        scopes: list[str],
         with_refresh: bool,
         family: _Family,
     ) -> _Answer:
@@ -1360,7 +1348,7 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         lifetime: Union[int, float] = self._lifetime
         if lifetime == int(lifetime):
             lifetime = int(lifetime)
-        document: Dict[str, Any] = {
+        document: dict[str, Any] = {
             "access_token": self._new_value_locked(ACCESS_TOKEN_PREFIX),
             "token_type": "Bearer",
             "expires_in": lifetime,
@@ -1395,7 +1383,7 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self._prune_at = max(_MIN_PRUNE, 2 * max(len(self._tokens), len(self._codes)))
 
     def _authorize_locked(
-        self, issuer: str, query: Dict[str, str], now: float
+        self, issuer: str, query: dict[str, str], now: float
     ) -> _Answer:
         """The authorization endpoint (RFC 6749 section 4.1.1), approving
         every valid request on behalf of SUBJECT."""
@@ -1459,7 +1447,8 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
             if not 43 <= len(challenge) <= 128:
                 return fail(
                     ErrorCode.INVALID_REQUEST,
-                    "code_challenge must be 43 to 128 characters (RFC 7636 section 4.2)",
+                    "code_challenge must be 43 to 128 characters "
+                    "(RFC 7636 section 4.2)",
                 )
         code = self._new_value_locked(CODE_PREFIX)
         self._codes[code] = _Code(
@@ -1476,7 +1465,7 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
             params["state"] = state
         return _redirect(redirect_uri, params)
 
-    def _revoke_locked(self, caller: _Caller, form: Dict[str, str]) -> _Answer:
+    def _revoke_locked(self, caller: _Caller, form: dict[str, str]) -> _Answer:
         """The revocation endpoint (RFC 7009 section 2)."""
         value = form.get("token", "")
         if not value:
@@ -1493,7 +1482,7 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return _Answer(200, {"cache-control": "no-store"})
 
     def _introspect_locked(
-        self, issuer: str, form: Dict[str, str], now: float
+        self, issuer: str, form: dict[str, str], now: float
     ) -> _Answer:
         """The introspection endpoint (RFC 7662 section 2)."""
         value = form.get("token", "")
@@ -1502,7 +1491,7 @@ class SimulatedServer(httpx.BaseTransport, httpx.AsyncBaseTransport):
         issued = self._tokens.get(value)
         if issued is None or not issued.active(now):
             return _json(200, {"active": False})
-        document: Dict[str, Any] = {
+        document: dict[str, Any] = {
             "active": True,
             "client_id": issued.client_id,
             "sub": issued.subject,
@@ -1576,6 +1565,26 @@ class SimulatedAuthClient(RealAuthClient):
         """The simulator's authorize: plays the user who approves."""
         return self._simulator.authorize(authorization_url)
 
+    def wait_until_idle(self, timeout: float = 10.0) -> None:
+        """Waits, in real time, until the client's background work has come
+        to rest: no token request is in flight, or the one in flight waits on
+        the virtual clock (a retry's backoff, a Retry-After, a simulated
+        latency). A test calls it after a call that may start an early
+        refresh, and after each advance of the clock, to know that the work
+        due has run before it looks at the outcome or moves the clock again.
+        Another thread that sleeps on the clock meanwhile makes it return
+        early.
+
+        Raises:
+            TimeoutError: The request still runs after timeout seconds.
+        """
+        clock = self._simulator.clock
+        deadline = time.monotonic() + timeout
+        while self._inflight is not None and clock.sleepers == 0:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"the token request still runs after {timeout}s")
+            time.sleep(0.0005)
+
 
 def simulator_of(client: IAuthClient) -> Optional[SimulatedServer]:
     """The simulated server of a client in simulation mode, or None for a
@@ -1598,13 +1607,13 @@ def _rate_problem(rate: float) -> str:
 
 def _endpoint_names(
     endpoints: Optional[Iterable[Union[Endpoint, str]]],
-) -> List[str]:
+) -> list[str]:
     return [str(e) for e in endpoints or []]
 
 
 def _failure_problems(
-    status: int, retry_after: Optional[float], endpoints: List[str]
-) -> List[str]:
+    status: object, retry_after: Optional[float], endpoints: list[str]
+) -> list[str]:
     problems = []
     if (
         isinstance(status, bool)
@@ -1633,7 +1642,7 @@ def _valid_scope(scope: str) -> bool:
     )
 
 
-def _route(url: httpx.URL) -> Optional[Tuple[str, str]]:
+def _route(url: httpx.URL) -> Optional[tuple[str, str]]:
     """The endpoint of a request and the issuer it belongs to: the origin
     and the path before the endpoint's path."""
     origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
@@ -1651,9 +1660,9 @@ def _route(url: httpx.URL) -> Optional[Tuple[str, str]]:
     return None
 
 
-def _query(url: httpx.URL) -> Dict[str, str]:
+def _query(url: httpx.URL) -> dict[str, str]:
     """The query parameters of url, the first of each name."""
-    params: Dict[str, str] = {}
+    params: dict[str, str] = {}
     for name, value in parse_qsl(url.query.decode("ascii"), keep_blank_values=True):
         params.setdefault(name, value)
     return params
@@ -1661,7 +1670,7 @@ def _query(url: httpx.URL) -> Dict[str, str]:
 
 def _post_form(
     request: httpx.Request, body: bytes
-) -> Tuple[Dict[str, str], Optional[_Answer]]:
+) -> tuple[dict[str, str], Optional[_Answer]]:
     """The form body of a POST request (RFC 6749 section 3.2)."""
     if request.method != "POST":
         return {}, _error(
@@ -1682,7 +1691,7 @@ def _post_form(
         return {}, _error(
             400, ErrorCode.INVALID_REQUEST, "the form body cannot be parsed"
         )
-    form: Dict[str, str] = {}
+    form: dict[str, str] = {}
     for name, value in pairs:
         if name in form:
             # RFC 6749 section 3.2: parameters must not be repeated.
@@ -1693,7 +1702,7 @@ def _post_form(
     return form, None
 
 
-def _jwt_claims(raw: str) -> Tuple[Optional[Dict[str, Any]], str]:
+def _jwt_claims(raw: str) -> tuple[Optional[dict[str, Any]], str]:
     """The claims of a well-formed JWS compact serialisation (RFC 7515
     section 7.1) with an alg other than none, or the problem with it. The
     signature is not checked."""
@@ -1733,7 +1742,7 @@ def _b64json(text: str) -> Any:
         return None
 
 
-def _metadata(issuer: str) -> Dict[str, Any]:
+def _metadata(issuer: str) -> dict[str, Any]:
     """The server's metadata document (RFC 8414 section 2)."""
     return {
         "issuer": issuer,
@@ -1807,7 +1816,7 @@ def _failure(
     return answer
 
 
-def _redirect(target: str, params: Dict[str, str]) -> _Answer:
+def _redirect(target: str, params: dict[str, str]) -> _Answer:
     """Redirects the user agent to target with params added to its query."""
     parts = urlsplit(target)
     query = parse_qsl(parts.query, keep_blank_values=True)
@@ -1844,7 +1853,7 @@ def _authorization_request(url: str) -> httpx.Request:
 
 def _redirection(response: httpx.Response) -> str:
     """The location of the authorization endpoint's redirection."""
-    location = response.headers.get("location")
+    location: Optional[str] = response.headers.get("location")
     if response.status_code == 302 and location:
         return location
     answer = Response(response.status_code, response.headers, response.content, 0.0)
@@ -1852,7 +1861,8 @@ def _redirection(response: httpx.Response) -> str:
     if error.code == ErrorCode.INVALID_RESPONSE:
         raise AuthError(
             ErrorCode.INVALID_REQUEST,
-            f"the authorization endpoint did not redirect (HTTP {response.status_code})",
+            "the authorization endpoint did not redirect "
+            f"(HTTP {response.status_code})",
             http_status=response.status_code,
         )
     raise error

@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Coroutine, Optional, Tuple, Type, TypeVar
+from collections.abc import Coroutine
+from typing import Any, Optional, TypeVar
 
 from .tokens import AuthToken
 
@@ -14,7 +15,7 @@ _S = TypeVar("_S", bound="IAuthTokenStorage")
 
 #: Each operation's synchronous and asynchronous method; a storage
 #: implements at least one of each pair, and the other calls it.
-_PAIRS: Tuple[Tuple[str, str], ...] = (
+_PAIRS: tuple[tuple[str, str], ...] = (
     ("store_token", "store_token_async"),
     ("get_token", "get_token_async"),
     ("clear_token", "clear_token_async"),
@@ -34,7 +35,7 @@ class IAuthTokenStorage:
     must keep a stored token until it is replaced or cleared.
     """
 
-    def __new__(cls: Type[_S], *args: Any, **kwargs: Any) -> _S:
+    def __new__(cls: type[_S], *args: Any, **kwargs: Any) -> _S:
         missing = [
             f"{sync} or {async_}"
             for sync, async_ in _PAIRS

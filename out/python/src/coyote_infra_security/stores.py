@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
 import re
 import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -45,7 +46,7 @@ class MemoryTokenStorage(IAuthTokenStorage):
     """Keeps tokens in this process's memory, by client id."""
 
     def __init__(self) -> None:
-        self._tokens: Dict[str, AuthToken] = {}
+        self._tokens: dict[str, AuthToken] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -123,7 +124,7 @@ class FileTokenStorage(IAuthTokenStorage):
                 except OSError as error:
                     raise self._failure("delete", error.strerror) from None
 
-    def _read(self) -> Dict[str, Any]:
+    def _read(self) -> dict[str, Any]:
         try:
             with open(self._path, "rb") as file:
                 data = file.read()
@@ -178,8 +179,8 @@ class FileTokenStorage(IAuthTokenStorage):
             raise self._failure("read", "the tokens are not an object")
         return tokens
 
-    def _write(self, tokens: Dict[str, Any]) -> None:
-        envelope: Dict[str, Any] = {"format": FILE_FORMAT, "version": FILE_VERSION}
+    def _write(self, tokens: dict[str, Any]) -> None:
+        envelope: dict[str, Any] = {"format": FILE_FORMAT, "version": FILE_VERSION}
         if self._aead is None:
             envelope["tokens"] = tokens
         else:
@@ -207,10 +208,8 @@ class FileTokenStorage(IAuthTokenStorage):
                 os.fsync(file.fileno())
             os.replace(temporary, self._path)
         except OSError as error:
-            try:
+            with contextlib.suppress(OSError):
                 os.remove(temporary)
-            except OSError:
-                pass
             raise self._failure("write", error.strerror) from None
         _sync_folder(folder)
 
@@ -275,8 +274,8 @@ def token_storage_from_config(config: AuthClientConfig) -> Optional[IAuthTokenSt
     return FileTokenStorage(config.token_storage_path, config.token_storage_key)
 
 
-def _record(token: AuthToken) -> Dict[str, Any]:
-    record: Dict[str, Any] = {"access_token": token.access_token}
+def _record(token: AuthToken) -> dict[str, Any]:
+    record: dict[str, Any] = {"access_token": token.access_token}
     if token.token_type:
         record["token_type"] = token.token_type
     if token.refresh_token:

@@ -15,12 +15,11 @@ value does not parse.
 from __future__ import annotations
 
 import sys
-from typing import List
 
 from acme_auth import AuthClientConfig, ConfigError, mode_from_env
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     try:
         config = AuthClientConfig.load(argv[1] if len(argv) > 1 else None)
         mode = mode_from_env()

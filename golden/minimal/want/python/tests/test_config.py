@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 
@@ -118,7 +118,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ACME_MODE", raising=False)
 
 
-def write_yaml(path: Path, lines: List[str]) -> Path:
+def write_yaml(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -145,7 +145,7 @@ def test_empty_variables_leave_the_defaults(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.mark.parametrize(
-    "env, text, names",
+    ("env", "text", "names"),
     [
         (
             "ACME_AUTH_MODE",
@@ -166,7 +166,7 @@ def test_empty_variables_leave_the_defaults(monkeypatch: pytest.MonkeyPatch) -> 
     ],
 )
 def test_bad_environment_value_is_named(
-    monkeypatch: pytest.MonkeyPatch, env: str, text: str, names: List[str]
+    monkeypatch: pytest.MonkeyPatch, env: str, text: str, names: list[str]
 ) -> None:
     monkeypatch.setenv(env, text)
     with pytest.raises(ConfigError) as caught:
@@ -263,7 +263,7 @@ def test_validate_names_missing_required_fields() -> None:
 
 
 @pytest.mark.parametrize(
-    "mode, method, missing, valid",
+    ("mode", "method", "missing", "valid"),
     [
         (
             AuthMode.CLIENT_CREDENTIALS,
@@ -284,9 +284,9 @@ def test_validate_names_missing_required_fields() -> None:
     ],
 )
 def test_validate_names_what_each_flow_requires(
-    mode: Any, method: Any, missing: List[str], valid: Any
+    mode: Any, method: Any, missing: list[str], valid: Any
 ) -> None:
-    settings: Dict[str, Any] = {"auth_mode": mode}
+    settings: dict[str, Any] = {"auth_mode": mode}
     if method is not None:
         settings["client_auth_method"] = method
     problems = AuthClientConfig(**settings).validate()
@@ -314,7 +314,7 @@ def test_enum_fields_accept_their_values() -> None:
 def test_secrets_never_appear_in_the_string_form(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    secrets: Dict[str, Any] = {name: value for name, _, value in SECRETS}
+    secrets: dict[str, Any] = {name: value for name, _, value in SECRETS}
     config = AuthClientConfig(**secrets)
     for text in (repr(config), str(config), f"{config}"):
         for name, _, value in SECRETS:

@@ -19,7 +19,7 @@ CODES = [
 ]
 
 
-@pytest.mark.parametrize("code, retryable", CODES)
+@pytest.mark.parametrize(("code", "retryable"), CODES)
 def test_retry_classification(code: str, retryable: bool) -> None:
     assert is_retryable(code) is retryable
     assert is_retryable(ErrorCode(code)) is retryable
@@ -56,7 +56,9 @@ def test_auth_error_carries_the_response_fields() -> None:
         raise err
 
 
-@pytest.mark.parametrize("status, retryable", [(400, False), (429, True), (503, True)])
+@pytest.mark.parametrize(
+    ("status", "retryable"), [(400, False), (429, True), (503, True)]
+)
 def test_status_429_and_5xx_are_retryable(status: int, retryable: bool) -> None:
     assert AuthError("invalid_client", http_status=status).retryable is retryable
     forced = AuthError("invalid_client", http_status=status, retryable=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from datetime import datetime, timedelta, timezone
-from typing import Dict, Optional
+from typing import Optional
 
 import pytest
 
@@ -94,7 +94,7 @@ class DictRedis:
     """Stands in for a Redis client: an async set and a sync get."""
 
     def __init__(self) -> None:
-        self.data: Dict[str, str] = {}
+        self.data: dict[str, str] = {}
 
     async def set(self, key: str, value: str) -> None:
         self.data[key] = value

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+from typing import Any
 
 import pytest
 
@@ -22,7 +22,7 @@ MODES = [
     ("mock", RuntimeMode.MOCK),
 ]
 
-OPTION_DEFAULTS: List[Tuple[RuntimeMode, List[Tuple[str, Any]]]] = [
+OPTION_DEFAULTS: list[tuple[RuntimeMode, list[tuple[str, Any]]]] = [
     (
         RuntimeMode.REAL,
         [],
@@ -36,7 +36,7 @@ OPTION_DEFAULTS: List[Tuple[RuntimeMode, List[Tuple[str, Any]]]] = [
 ]
 
 
-@pytest.mark.parametrize("text, mode", MODES)
+@pytest.mark.parametrize(("text", "mode"), MODES)
 def test_mode_from_env(monkeypatch: pytest.MonkeyPatch, text: str, mode: Any) -> None:
     monkeypatch.setenv("ACME_MODE", text)
     assert mode_from_env() is mode
@@ -61,8 +61,8 @@ def test_bad_mode_names_the_variable_and_the_modes(
         assert f'"{text}"' in message
 
 
-@pytest.mark.parametrize("mode, defaults", OPTION_DEFAULTS)
-def test_option_defaults(mode: RuntimeMode, defaults: List[Tuple[str, Any]]) -> None:
+@pytest.mark.parametrize(("mode", "defaults"), OPTION_DEFAULTS)
+def test_option_defaults(mode: RuntimeMode, defaults: list[tuple[str, Any]]) -> None:
     options = mode_options(mode)
     assert isinstance(options, MODE_OPTIONS[mode])
     assert options.mode is mode

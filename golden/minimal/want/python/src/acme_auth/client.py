@@ -6,7 +6,7 @@ asynchronous."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import List, Optional
+from typing import Optional
 
 from .tokens import AuthResult, AuthToken
 
@@ -28,7 +28,7 @@ class IAuthClient(ABC):
     @abstractmethod
     def authenticate_client_credentials(
         self,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         """Gets a token.
 
@@ -43,7 +43,7 @@ class IAuthClient(ABC):
     @abstractmethod
     async def authenticate_client_credentials_async(
         self,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
     ) -> AuthResult:
         """Asynchronous form of authenticate_client_credentials; see there."""
 

@@ -5,9 +5,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Type, Union
+from typing import Any, ClassVar, Optional, Union
 
 from ._fields import (
     FieldSpec,
@@ -56,7 +57,7 @@ class ModeOptions:
     def __post_init__(self) -> None:
         coerce_enums(self, self.fields)
 
-    def validate(self) -> List[str]:
+    def validate(self) -> list[str]:
         """Every problem with the options, each naming its option."""
         return check_fields(self, self.fields, "")
 
@@ -106,7 +107,7 @@ MockModeOptions.fields = [
 ]
 
 #: The options class of every mode.
-MODE_OPTIONS: Dict[RuntimeMode, Type[ModeOptions]] = {
+MODE_OPTIONS: dict[RuntimeMode, type[ModeOptions]] = {
     RuntimeMode.REAL: RealModeOptions,
     RuntimeMode.MOCK: MockModeOptions,
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 from .clock import Clock
 from .errors import AuthError
@@ -44,7 +44,7 @@ class AuthToken:
     #: The refresh token, or None when the server issued none.
     refresh_token: Optional[str] = None
     #: The scopes the token was granted.
-    scopes: List[str] = field(default_factory=list)
+    scopes: list[str] = field(default_factory=list)
     #: The OpenID Connect ID token that came with it, or None.
     id_token: Optional[str] = None
     #: The clock that tells the token's time (expires_in, is_expired,
@@ -60,7 +60,7 @@ class AuthToken:
         *,
         token_type: str = "Bearer",
         refresh_token: Optional[str] = None,
-        scopes: Optional[List[str]] = None,
+        scopes: Optional[list[str]] = None,
         id_token: Optional[str] = None,
         now: Optional[datetime] = None,
     ) -> AuthToken:
@@ -161,7 +161,7 @@ class IntrospectionResult:
     #: Whether the token is currently active.
     active: bool
     #: The token's scopes (scope).
-    scopes: List[str] = field(default_factory=list)
+    scopes: list[str] = field(default_factory=list)
     #: The client the token was issued to (client_id).
     client_id: Optional[str] = None
     #: The resource owner who authorized the token (username).
@@ -177,13 +177,13 @@ class IntrospectionResult:
     #: The subject of the token (sub).
     subject: Optional[str] = None
     #: The intended audiences (aud).
-    audience: List[str] = field(default_factory=list)
+    audience: list[str] = field(default_factory=list)
     #: The issuer (iss).
     issuer: Optional[str] = None
     #: The token identifier (jti).
     jwt_id: Optional[str] = None
     #: Every other member of the response.
-    extra: Dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class AuthorizationRequest(NamedTuple):
