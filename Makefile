@@ -28,7 +28,9 @@ vet:
 test: deps check vet test-go test-python test-ts test-cpp test-dotnet
 
 test-go:
-	$(GO) test -race -count=1 ./...
+	@rm -f .cache/conformance-matrix.txt
+	COYOTE_CONFORMANCE_MATRIX=$(CURDIR)/.cache/conformance-matrix.txt $(GO) test -race -count=1 ./...
+	@cat .cache/conformance-matrix.txt
 
 test-python:
 	scripts/test-python.sh
