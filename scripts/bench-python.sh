@@ -8,23 +8,11 @@
 # of make test.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-pkg="$root/out/python"
-venv="$pkg/.venv"
-python="$venv/bin/python"
-export PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-
-if [ ! -x "$python" ]; then
-  python3 -m venv "$venv"
-fi
+# shellcheck source=scripts/python-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/python-env.sh"
 
 # Reinstalled only when pyproject.toml changes, like the test extra.
-stamp="$venv/.coyote-bench-installed"
-want="$(sha256sum "$pkg/pyproject.toml" | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
-  "$python" -m pip install --quiet --editable "$pkg[bench]"
-  echo "$want" >"$stamp"
-fi
+install_once bench bench
 
 (cd "$root" && go build -o "$venv/bin/coyote-authserver" ./conformance/authserver/cmd/authserver)
 export COYOTE_AUTHSERVER_CMD="$venv/bin/coyote-authserver"

@@ -9,24 +9,12 @@
 # Both folders are ignored by git.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-pkg="$root/out/python"
-venv="$pkg/.venv"
-python="$venv/bin/python"
-export PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-
-if [ ! -x "$python" ]; then
-  python3 -m venv "$venv"
-fi
+# shellcheck source=scripts/python-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/python-env.sh"
 
 # The editable install brings the package's pinned dependencies and its
 # test and lint extras; hatchling is the build backend pyproject.toml names.
-stamp="$venv/.coyote-installed"
-want="$(sha256sum "$pkg/pyproject.toml" | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
-  "$python" -m pip install --quiet --editable "$pkg[test,lint]" "hatchling>=1.27"
-  echo "$want" >"$stamp"
-fi
+install_once test test,lint "hatchling>=1.27"
 
 # The lint and type gate, configured in pyproject.toml's [tool.ruff] and
 # [tool.mypy]: the code is as ruff formats it and passes its lint rules,

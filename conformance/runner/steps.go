@@ -995,22 +995,28 @@ func (st *mockStep) check(*Spec, *Scenario) error {
 }
 
 func (st *mockStep) run(s *session) error {
-	cmd := map[string]any{"cmd": "mock_control", "action": st.Action}
-	if st.Value != nil {
-		cmd["value"] = st.Value
+	return control(s, "mock_control", st.Client, st.Action, st.Value, st.Expect, st.SaveAs)
+}
+
+// control sends a mode's control command (mock_control,
+// simulation_control), checks its answer and saves its values.
+func control(s *session, name, client, action string, value any, expect *expectation, saveAs string) error {
+	cmd := map[string]any{"cmd": name, "action": action}
+	if value != nil {
+		cmd["value"] = value
 	}
-	a, err := s.send(st.Client, cmd)
+	a, err := s.send(client, cmd)
 	if err != nil {
 		return err
 	}
-	if err := st.Expect.verify(a, s.env); err != nil {
-		return fmt.Errorf("mock_control %s: %w", st.Action, err)
+	if err := expect.verify(a, s.env); err != nil {
+		return fmt.Errorf("%s %s: %w", name, action, err)
 	}
 	values := resultValues(a)
 	if a.CallbackURL != "" {
 		values = callbackValues(a.CallbackURL)
 	}
-	return s.env.save(st.SaveAs, values)
+	return s.env.save(saveAs, values)
 }
 
 // ---- simulation_control
@@ -1124,22 +1130,7 @@ func (st *simulationStep) checkValue() error {
 }
 
 func (st *simulationStep) run(s *session) error {
-	cmd := map[string]any{"cmd": "simulation_control", "action": st.Action}
-	if st.Value != nil {
-		cmd["value"] = st.Value
-	}
-	a, err := s.send(st.Client, cmd)
-	if err != nil {
-		return err
-	}
-	if err := st.Expect.verify(a, s.env); err != nil {
-		return fmt.Errorf("simulation_control %s: %w", st.Action, err)
-	}
-	values := resultValues(a)
-	if a.CallbackURL != "" {
-		values = callbackValues(a.CallbackURL)
-	}
-	return s.env.save(st.SaveAs, values)
+	return control(s, "simulation_control", st.Client, st.Action, st.Value, st.Expect, st.SaveAs)
 }
 
 // ---- expect_sim_requests
