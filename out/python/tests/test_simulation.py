@@ -667,3 +667,35 @@ def test_wait_until_idle() -> None:
     assert renewed is not first and renewed is not None
     assert renewed.expires_at == at(start, 1170)
     assert clock.sleepers == 0 and token_requests(simulator) == 3
+
+
+def test_discovery_is_fetched_again_after_its_ttl() -> None:
+    client = sim_client(config(max_retries=0), token_lifetime_seconds=86400)
+    simulator = simulator_of(client)
+    assert simulator is not None
+    clock = simulator.clock
+
+    def metadata() -> int:
+        return simulator.stats().requests(Endpoint.METADATA)
+
+    assert client.authenticate_client_credentials().success
+    assert metadata() == 1
+    clock.advance(3599)
+    assert client.authenticate_client_credentials().success
+    assert metadata() == 1
+    # An hour on, the document is fetched again; while that fails, the
+    # known endpoints keep serving, and the next attempt waits 30 s.
+    clock.advance(2)
+    now = clock.time()
+    simulator.add_outage(now, now + 3600, endpoints=[Endpoint.METADATA])
+    assert client.authenticate_client_credentials().success
+    failed = metadata()
+    assert failed > 1  # each metadata URL (RFC 8414, OpenID) was tried
+    assert simulator.stats().endpoints["metadata"].failed == failed - 1
+    clock.advance(29)
+    assert client.authenticate_client_credentials().success
+    assert metadata() == failed
+    clock.advance(2)
+    simulator.clear_outages()
+    assert client.authenticate_client_credentials().success
+    assert metadata() == failed + 1

@@ -218,7 +218,7 @@ func New(cfg Config) (*Client, error) {
 		c.http = &wrapped
 	}
 	if cfg.ServerURL != "" && cfg.Discovery {
-		c.disc = &discovery.Cache{ServerURL: cfg.ServerURL, HTTPClient: c.http}
+		c.disc = &discovery.Cache{ServerURL: cfg.ServerURL, HTTPClient: c.http, Clock: cfg.Clock}
 	}
 	c.retry = retry.Policy{MaxRetries: cfg.MaxRetries, Retryable: cfg.Retryable, Clock: cfg.Clock}
 	storage := cfg.Storage

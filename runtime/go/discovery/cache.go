@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 )
 
@@ -47,6 +48,10 @@ type Cache struct {
 	// since no single caller's context governs it. Zero means
 	// DefaultFetchTimeout.
 	FetchTimeout time.Duration
+	// Clock, when set, replaces the system clock for the TTL, the stale
+	// retry delay and FetchTimeout, and starts the shared request (a
+	// virtual clock in simulation mode). Nil means the system clock.
+	Clock clock.Clock
 
 	current atomic.Pointer[cachedMetadata]
 
@@ -76,7 +81,7 @@ type metadataFetch struct {
 // be modified. Each caller stops waiting when its ctx ends, with an error
 // of code "canceled"; the shared request goes on for the others.
 func (c *Cache) Metadata(ctx context.Context) (*Metadata, error) {
-	if cm := c.current.Load(); cm.fresh(time.Now()) {
+	if cm := c.current.Load(); cm.fresh(clock.Now(c.Clock)) {
 		return cm.md, nil
 	}
 	md, f := c.join(ctx)
@@ -126,7 +131,7 @@ func (c *Cache) Refresh(ctx context.Context) (*Metadata, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.store(md, time.Now())
+	c.store(md, clock.Now(c.Clock))
 	return md, nil
 }
 
@@ -136,12 +141,13 @@ func (c *Cache) Refresh(ctx context.Context) (*Metadata, error) {
 func (c *Cache) join(ctx context.Context) (*Metadata, *metadataFetch) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cm := c.current.Load(); cm.fresh(time.Now()) {
+	if cm := c.current.Load(); cm.fresh(clock.Now(c.Clock)) {
 		return cm.md, nil
 	}
 	if c.flight == nil {
 		c.flight = &metadataFetch{done: make(chan struct{})}
-		go c.run(context.WithoutCancel(ctx), c.flight)
+		f := c.flight
+		clock.Go(c.Clock, func() { c.run(context.WithoutCancel(ctx), f) })
 	}
 	return nil, c.flight
 }
@@ -152,7 +158,7 @@ func (c *Cache) run(ctx context.Context, f *metadataFetch) {
 	if timeout <= 0 {
 		timeout = DefaultFetchTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := clock.WithTimeout(ctx, c.Clock, timeout)
 	defer cancel()
 	md, err := Fetch(ctx, c.HTTPClient, c.ServerURL)
 	var oerr *oautherr.Error
@@ -167,7 +173,7 @@ func (c *Cache) run(ctx context.Context, f *metadataFetch) {
 		}
 	}
 
-	now := time.Now()
+	now := clock.Now(c.Clock)
 	c.mu.Lock()
 	switch stale := c.current.Load(); {
 	case err == nil:

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/coyotesense/coyotegen/conformance/authserver"
+	"github.com/coyotesense/coyotegen/runtime/go/clock"
 	"github.com/coyotesense/coyotegen/runtime/go/discovery"
 	"github.com/coyotesense/coyotegen/runtime/go/oautherr"
 )
@@ -351,6 +352,36 @@ func TestCacheCallerContext(t *testing.T) {
 	defer cancel()
 	_, err := c.Metadata(ctx)
 	wantCode(t, err, oautherr.CodeCanceled)
+}
+
+func TestCacheTTLOnVirtualClock(t *testing.T) {
+	m := newMetadataServer(t)
+	var version atomic.Int64
+	m.serve("/.well-known/oauth-authorization-server", func(base string) (int, any) {
+		return 200, map[string]any{"issuer": base, "token_endpoint": base + "/token/" + string(rune('0'+version.Add(1)))}
+	})
+	vc := clock.NewVirtual(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	c := &discovery.Cache{ServerURL: m.URL, HTTPClient: m.Client(), TTL: time.Hour, Clock: vc}
+	ctx := context.Background()
+	first, err := c.Metadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc.Advance(59 * time.Minute)
+	if again, err := c.Metadata(ctx); err != nil || again != first {
+		t.Fatalf("Metadata before the TTL on the virtual clock = %v, %v; want the cached document", again, err)
+	}
+	vc.Advance(2 * time.Minute)
+	second, err := c.Metadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.TokenEndpoint == first.TokenEndpoint {
+		t.Error("document not fetched again after its TTL elapsed on the virtual clock")
+	}
+	if got := m.requests.Load(); got != 2 {
+		t.Errorf("%d metadata requests, want 2", got)
+	}
 }
 
 func TestCacheTTLAndStaleOnFailure(t *testing.T) {

@@ -37,6 +37,12 @@ RETRY_BASE_DELAY = 0.25
 #: The longest wait between two attempts, in seconds; a Retry-After beyond it
 #: ends the retries.
 RETRY_MAX_DELAY = 30.0
+#: How long discovered endpoints are used before the metadata document is
+#: fetched again, in seconds.
+DISCOVERY_TTL = 3600.0
+#: How long stale endpoints are used after fetching the metadata again failed,
+#: in seconds, before the next attempt.
+STALE_RETRY_DELAY = 30.0
 #: The token type the client accepts (RFC 6750).
 BEARER = "Bearer"
 

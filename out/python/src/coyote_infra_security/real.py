@@ -10,6 +10,7 @@ import concurrent.futures
 import functools
 import hmac
 import logging
+import math
 import secrets
 import ssl
 import threading
@@ -21,7 +22,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from ._protocol import (
+    DISCOVERY_TTL,
     MAX_RESPONSE_BYTES,
+    STALE_RETRY_DELAY,
     Endpoints,
     Request,
     Response,
@@ -194,6 +197,7 @@ class RealAuthClient(IAuthClient):
             self._thumbprint = _thumbprint(config.client_cert_path)
         self._storage = token_storage
         self._endpoints: Optional[Endpoints] = None
+        self._endpoints_until = math.inf  # when discovered endpoints go stale
         self._entry: Optional[_Entry] = None
         self._last_error: Optional[AuthError] = None
         self._lock = threading.Lock()
@@ -985,11 +989,27 @@ class RealAuthClient(IAuthClient):
             yield _Storage("clear_token")
 
     def _resolve(self, retry: bool = True) -> _Steps[Endpoints]:
-        """The endpoints: the configured ones, completed once by discovery."""
-        endpoints = self._endpoints
-        if endpoints is not None:
-            return endpoints
+        """The endpoints: the configured ones, completed by discovery, whose
+        document is fetched again after DISCOVERY_TTL; when that fails, the
+        stale endpoints serve STALE_RETRY_DELAY longer, since a server's
+        endpoints rarely change."""
+        cached = self._endpoints
+        if cached is not None and self._clock.time() < self._endpoints_until:
+            return cached
+        try:
+            endpoints = yield from self._discover(retry)
+        except AuthError as error:
+            if cached is None:
+                raise
+            _log.warning("discovery failed, using the known endpoints: %s", error)
+            self._endpoints_until = self._clock.time() + STALE_RETRY_DELAY
+            return cached
+        self._endpoints = endpoints
+        return endpoints
+
+    def _discover(self, retry: bool) -> _Steps[Endpoints]:
         endpoints = self._configured
+        self._endpoints_until = math.inf
         if self._discovery and not endpoints.complete:
             discovered: Optional[Endpoints] = None
             first: Optional[AuthError] = None
@@ -1018,7 +1038,7 @@ class RealAuthClient(IAuthClient):
                 assert first is not None
                 raise first
             endpoints = endpoints.merged(discovered)
-        self._endpoints = endpoints
+            self._endpoints_until = self._clock.time() + DISCOVERY_TTL
         return endpoints
 
     def _exchange(
