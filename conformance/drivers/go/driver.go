@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/coyotesense/coyotegen/out/go/security"
-	"github.com/coyotesense/coyotegen/runtime/go/simulation"
 )
 
 // language and protocolVersion are what hello reports.
@@ -660,14 +659,14 @@ func simulationControl(c *sdkClient, req *request) *response {
 			return driverError("add_outage: value: want {start_in_seconds, duration_seconds, status, retry_after_seconds, endpoints}: %v", err)
 		}
 		from := vc.Now().Add(seconds(v.StartInSeconds))
-		o := simulation.Outage{
+		o := security.SimulatedOutage{
 			From:       from,
 			Until:      from.Add(seconds(*v.DurationSeconds)),
 			Status:     v.Status,
 			RetryAfter: seconds(v.RetryAfterSeconds),
 		}
 		for _, ep := range v.Endpoints {
-			o.Endpoints = append(o.Endpoints, simulation.Endpoint(ep))
+			o.Endpoints = append(o.Endpoints, security.SimulatedEndpoint(ep))
 		}
 		if err := sim.AddOutage(o); err != nil {
 			return errorAnswer(err)
@@ -678,8 +677,8 @@ func simulationControl(c *sdkClient, req *request) *response {
 		if err := decodeValue(req.Value, &v); err != nil || v.Status == nil {
 			return driverError("inject: value: want {status, code, description, retry_after_seconds, endpoint, grant_type, times}: %v", err)
 		}
-		f := simulation.Fault{
-			Endpoint:    simulation.Endpoint(v.Endpoint),
+		f := security.SimulatedFault{
+			Endpoint:    security.SimulatedEndpoint(v.Endpoint),
 			Grant:       v.GrantType,
 			Status:      *v.Status,
 			Code:        v.Code,

@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -157,5 +161,30 @@ func TestSimulationControl(t *testing.T) {
 	}
 	if a := answers[17]; a["elapsed_seconds"] != float64(600) {
 		t.Errorf("now = %v, want 600 virtual seconds since creation", a)
+	}
+}
+
+// TestOnlyThePublicAPI keeps the driver on the generated package's public
+// API, as a user's program would be: no package of the runtime core.
+func TestOnlyThePublicAPI(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if strings.HasPrefix(path, "github.com/coyotesense/coyotegen/") && path != "github.com/coyotesense/coyotegen/out/go/security" {
+				t.Errorf("%s imports %s; the driver uses only out/go/security", fset.Position(imp.Pos()), path)
+			}
+		}
 	}
 }

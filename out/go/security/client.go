@@ -462,6 +462,18 @@ type SimulatedServer = simulation.Server
 // SimulationConfig configures a SimulatedServer built with NewSimulatedServer.
 type SimulationConfig = simulation.Config
 
+// SimulatedOutage takes endpoints of a SimulatedServer down for a window of virtual time (AddOutage).
+type SimulatedOutage = simulation.Outage
+
+// SimulatedFault is a failure a SimulatedServer answers to the next matching requests (Inject).
+type SimulatedFault = simulation.Fault
+
+// SimulatedEndpoint names an endpoint of a SimulatedServer: token, authorization, revocation, introspection or metadata.
+type SimulatedEndpoint = simulation.Endpoint
+
+// SimulationStats are the counters of a SimulatedServer (Stats).
+type SimulationStats = simulation.Stats
+
 // NewSimulatedServer returns a simulated authorization server on a virtual
 // clock, for WithSimulator.
 func NewSimulatedServer(cfg SimulationConfig) (*SimulatedServer, error) {

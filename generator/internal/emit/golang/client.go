@@ -662,6 +662,16 @@ func genSimulatedClient(f *jen.File) {
 	f.Comment("SimulationConfig configures a SimulatedServer built with NewSimulatedServer.")
 	f.Type().Id("SimulationConfig").Op("=").Qual(simulationPath, "Config")
 	f.Line()
+	for _, alias := range []struct{ name, target, doc string }{
+		{"SimulatedOutage", "Outage", "SimulatedOutage takes endpoints of a SimulatedServer down for a window of virtual time (AddOutage)."},
+		{"SimulatedFault", "Fault", "SimulatedFault is a failure a SimulatedServer answers to the next matching requests (Inject)."},
+		{"SimulatedEndpoint", "Endpoint", "SimulatedEndpoint names an endpoint of a SimulatedServer: token, authorization, revocation, introspection or metadata."},
+		{"SimulationStats", "Stats", "SimulationStats are the counters of a SimulatedServer (Stats)."},
+	} {
+		f.Comment(alias.doc)
+		f.Type().Id(alias.name).Op("=").Qual(simulationPath, alias.target)
+		f.Line()
+	}
 	f.Comment("NewSimulatedServer returns a simulated authorization server on a virtual")
 	f.Comment("clock, for WithSimulator.")
 	f.Func().Id("NewSimulatedServer").Params(jen.Id("cfg").Id("SimulationConfig")).Params(jen.Op("*").Id("SimulatedServer"), jen.Error()).Block(
