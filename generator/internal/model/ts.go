@@ -8,10 +8,12 @@ import (
 )
 
 // The npm packages the TypeScript package depends on, pinned exactly: yaml
-// (eemeli/yaml) at run time; the compiler and Node's type declarations to
+// (eemeli/yaml) and, with the runtime, jose (panva/jose, which signs the
+// client's JWTs) at run time; the compiler and Node's type declarations to
 // build and test.
 const (
 	tsYAMLVersion       = "2.9.1"
+	tsJoseVersion       = "6.2.19"
 	tsTypeScriptVersion = "5.9.3"
 	tsNodeTypesVersion  = "20.19.43"
 	tsNodeEngine        = ">=20"
@@ -95,6 +97,18 @@ func tsFiles(m *Model) []File {
 		{Path: "tests/modes.test.ts", Template: "tests/modes.test.ts.tmpl"},
 		{Path: "tests/tokens.test.ts", Template: "tests/tokens.test.ts.tmpl"},
 	}
+	if v.HasRuntime {
+		files = append(files,
+			File{Path: "src/protocol.ts", Template: "src/protocol.ts.tmpl"},
+			File{Path: "src/signing.ts", Template: "src/signing.ts.tmpl"},
+			File{Path: "src/stores.ts", Template: "src/stores.ts.tmpl"},
+			File{Path: "src/real.ts", Template: "src/real.ts.tmpl"},
+			File{Path: "src/factory.ts", Template: "src/factory.ts.tmpl"},
+			File{Path: "tests/servers.ts", Template: "tests/servers.ts.tmpl"},
+			File{Path: "tests/real.test.ts", Template: "tests/real.test.ts.tmpl"},
+			File{Path: "tests/faults.test.ts", Template: "tests/faults.test.ts.tmpl"},
+		)
+	}
 	for i := range files {
 		files[i].Lang = "ts"
 		files[i].Data = v
@@ -174,8 +188,95 @@ type TSView struct {
 	// the default of the refresh_buffer_seconds field, else 300.
 	RefreshBufferSeconds string
 
+	// Rt is what the runtime templates (protocol.ts, real.ts, factory.ts
+	// and their tests) read, by spec name; HasRuntime is true when the spec
+	// declares every name they read and no operation they do not implement.
+	Rt         TSRuntime
+	HasRuntime bool
+
 	Readme *TSReadme
 	Test   *TSTest
+}
+
+// TSRuntime maps the spec's names to their TypeScript spelling for the
+// runtime templates, which look them up by spec name so that a renamed or
+// missing name fails generation (missingkey=error).
+type TSRuntime struct {
+	Key  map[string]string // config property by field name
+	Code map[string]string // ErrorCode member expression by code
+	// MethodType and AuthModeType name the enums of client_auth_method and
+	// auth_mode.
+	MethodType, AuthModeType string
+}
+
+// tsRuntimeNeeds are the spec names the TypeScript runtime reads, and the
+// operations it implements.
+var tsRuntimeNeeds = struct {
+	keys, codes, methods, authModes, operations []string
+}{
+	codes: []string{"canceled", "invalid_config", "invalid_grant", "invalid_issuer", "invalid_response",
+		"login_required", "network_error", "not_implemented", "server_error", "storage_error", "temporarily_unavailable"},
+	keys: []string{"auth_mode", "auto_refresh", "client_auth_method", "client_id", "client_secret", "default_scopes",
+		"discovery", "introspection_url", "max_retries", "refresh_buffer_seconds", "revocation_url", "revoke_on_close",
+		"server_url", "timeout_ms", "token_url", "authorization_url", "jwt_signing_key_path", "jwt_algorithm",
+		"jwt_key_id", "jwt_issuer", "jwt_audience", "jwt_lifetime_seconds", "token_storage_path"},
+	methods:   []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
+	authModes: []string{"client_credentials", "jwt_bearer"},
+	operations: []string{"authenticate_client_credentials", "start_authorization_code_flow", "authenticate_authorization_code",
+		"complete_authorization_code_flow", "authenticate_jwt_bearer", "refresh_token", "get_valid_token", "revoke_token",
+		"introspect_token", "test_connection", "clear_tokens"},
+}
+
+func newTSRuntime(m *Model) (TSRuntime, bool) {
+	rt := TSRuntime{Key: map[string]string{}, Code: map[string]string{}}
+	for _, f := range m.Fields {
+		rt.Key[f.Name.Snake] = f.Name.Camel
+	}
+	for _, e := range m.Errors {
+		rt.Code[e.Code] = "ErrorCode." + e.Names.Pascal
+	}
+	ok := m.ClientAuthMethodEnum != nil && m.AuthModeEnum != nil
+	for _, code := range tsRuntimeNeeds.codes {
+		if _, found := rt.Code[code]; !found {
+			ok = false
+		}
+	}
+	if ok {
+		rt.MethodType = m.ClientAuthMethodEnum.Name.Pascal
+		rt.AuthModeType = m.AuthModeEnum.Name.Pascal
+		ok = tsHasValues(m.ClientAuthMethodEnum, tsRuntimeNeeds.methods) && tsHasValues(m.AuthModeEnum, tsRuntimeNeeds.authModes)
+	}
+	for _, k := range tsRuntimeNeeds.keys {
+		if _, found := rt.Key[k]; !found {
+			ok = false
+		}
+	}
+	real := false
+	for _, md := range m.Modes {
+		real = real || md.ID.Snake == "real"
+	}
+	ok = ok && real
+	for _, op := range m.Operations {
+		known := false
+		for _, id := range tsRuntimeNeeds.operations {
+			known = known || op.ID.Snake == id
+		}
+		ok = ok && known
+	}
+	return rt, ok
+}
+
+func tsHasValues(e *Enum, values []string) bool {
+	for _, want := range values {
+		found := false
+		for _, ev := range e.Values {
+			found = found || ev.Value == want
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // TSDep is a pinned npm dependency, as JSON strings.
@@ -319,7 +420,12 @@ func newTSView(m *Model) *TSView {
 		v.Title = m.TS.Package
 	}
 	v.PackageDoc = tsDoc(0, v.Title+": "+m.Description)
-	v.Deps = tsDeps([][2]string{{"yaml", tsYAMLVersion}})
+	v.Rt, v.HasRuntime = newTSRuntime(m)
+	if v.HasRuntime {
+		v.Deps = tsDeps([][2]string{{"jose", tsJoseVersion}, {"yaml", tsYAMLVersion}})
+	} else {
+		v.Deps = tsDeps([][2]string{{"yaml", tsYAMLVersion}})
+	}
 	v.DevDeps = tsDeps([][2]string{{"@types/node", tsNodeTypesVersion}, {"typescript", tsTypeScriptVersion}})
 
 	enums := map[*Enum]*TSEnum{}

@@ -84,6 +84,21 @@ export {
 } from "./modes.js";
 export type { AuthTokenStorage } from "./storage.js";
 export {
+  createAuthClient,
+  type CreateAuthClientOptions,
+} from "./factory.js";
+export {
+  RetryPolicy,
+  type RetryPolicyInit,
+} from "./protocol.js";
+export {
+  RealAuthClient,
+  systemClock,
+  type Clock,
+  type RealAuthClientOptions,
+} from "./real.js";
+export { MemoryTokenStorage } from "./stores.js";
+export {
   AuthResult,
   AuthToken,
   defaultRefreshBufferSeconds,

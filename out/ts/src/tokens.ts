@@ -80,7 +80,7 @@ export class AuthToken {
    * The value of the HTTP Authorization header, e.g. `Bearer <token>`; a
    * `bearer` token type is spelled as RFC 6750 does.
    */
-  authorizationHeader(): string {
+  getAuthorizationHeader(): string {
     const scheme =
       this.tokenType.toLowerCase() === "bearer" ? "Bearer" : this.tokenType;
     return `${scheme} ${this.accessToken}`;

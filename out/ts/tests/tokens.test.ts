@@ -25,11 +25,11 @@ function tokenExpiringIn(seconds: number): AuthToken {
 describe("AuthToken", () => {
   it("gives the authorization header", () => {
     const token = tokenExpiringIn(60);
-    assert.equal(token.authorizationHeader(), "Bearer at-Secret-9f2c");
+    assert.equal(token.getAuthorizationHeader(), "Bearer at-Secret-9f2c");
     const lower = new AuthToken({ accessToken: "abc", tokenType: "bearer" });
-    assert.equal(lower.authorizationHeader(), "Bearer abc");
+    assert.equal(lower.getAuthorizationHeader(), "Bearer abc");
     const dpop = new AuthToken({ accessToken: "abc", tokenType: "DPoP" });
-    assert.equal(dpop.authorizationHeader(), "DPoP abc");
+    assert.equal(dpop.getAuthorizationHeader(), "DPoP abc");
   });
 
   it("needs a refresh within the buffer of its expiry", () => {

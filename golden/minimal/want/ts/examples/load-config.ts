@@ -35,6 +35,6 @@ export async function callAPI(
     throw new Error("no token");
   }
   return fetch(url, {
-    headers: { Authorization: token.authorizationHeader() },
+    headers: { Authorization: token.getAuthorizationHeader() },
   });
 }
