@@ -107,6 +107,8 @@ func tsFiles(m *Model) []File {
 			File{Path: "tests/servers.ts", Template: "tests/servers.ts.tmpl"},
 			File{Path: "tests/real.test.ts", Template: "tests/real.test.ts.tmpl"},
 			File{Path: "tests/faults.test.ts", Template: "tests/faults.test.ts.tmpl"},
+			File{Path: "tests/authcode.test.ts", Template: "tests/authcode.test.ts.tmpl"},
+			File{Path: "tests/storage.test.ts", Template: "tests/storage.test.ts.tmpl"},
 		)
 	}
 	for i := range files {
@@ -214,14 +216,16 @@ type TSRuntime struct {
 var tsRuntimeNeeds = struct {
 	keys, codes, methods, authModes, operations []string
 }{
-	codes: []string{"canceled", "invalid_config", "invalid_grant", "invalid_issuer", "invalid_response",
-		"login_required", "network_error", "not_implemented", "server_error", "storage_error", "temporarily_unavailable"},
+	codes: []string{"canceled", "invalid_config", "invalid_grant", "invalid_issuer", "invalid_request", "invalid_response",
+		"invalid_state", "login_required", "network_error", "not_implemented", "server_error", "storage_error",
+		"temporarily_unavailable"},
 	keys: []string{"auth_mode", "auto_refresh", "client_auth_method", "client_id", "client_secret", "default_scopes",
 		"discovery", "introspection_url", "max_retries", "refresh_buffer_seconds", "revocation_url", "revoke_on_close",
 		"server_url", "timeout_ms", "token_url", "authorization_url", "jwt_signing_key_path", "jwt_algorithm",
-		"jwt_key_id", "jwt_issuer", "jwt_audience", "jwt_lifetime_seconds", "token_storage_path"},
+		"jwt_key_id", "jwt_issuer", "jwt_audience", "jwt_lifetime_seconds", "token_storage_path", "token_storage_key",
+		"redirect_uri"},
 	methods:   []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
-	authModes: []string{"client_credentials", "jwt_bearer"},
+	authModes: []string{"client_credentials", "jwt_bearer", "authorization_code", "authorization_code_pkce"},
 	operations: []string{"authenticate_client_credentials", "start_authorization_code_flow", "authenticate_authorization_code",
 		"complete_authorization_code_flow", "authenticate_jwt_bearer", "refresh_token", "get_valid_token", "revoke_token",
 		"introspect_token", "test_connection", "clear_tokens"},

@@ -19,6 +19,7 @@ import {
   type RuntimeModeOptions,
 } from "./modes.js";
 import { RealAuthClient, type RealAuthClientOptions } from "./real.js";
+import { tokenStorageFromConfig } from "./stores.js";
 
 /** What {@link createAuthClient} takes besides the configuration and mode. */
 export interface CreateAuthClientOptions extends RealAuthClientOptions {
@@ -33,8 +34,13 @@ export interface CreateAuthClientOptions extends RealAuthClientOptions {
  *
  * It throws a {@link ConfigError} naming every problem of the
  * configuration, the mode or its options, and an {@link AuthError} with
- * code `not_implemented` for a mode this version does not offer yet, or a
- * `token_storage_path` (the file store comes in a later version).
+ * code `not_implemented` for a mode this version does not offer yet.
+ *
+ * Without a `tokenStorage` option, a client of a configuration with
+ * `tokenStoragePath` keeps its tokens in that file (a
+ * {@link FileTokenStorage}, encrypted with `tokenStorageKey` when it
+ * is set), and loads the stored token on first use; a bad key throws an
+ * {@link AuthError} with code `invalid_config`.
  */
 export function createAuthClient(
   config: AuthClientConfig,
@@ -56,15 +62,9 @@ export function createAuthClient(
       retryable: false,
     });
   }
-  if (options.tokenStorage === undefined && config.tokenStoragePath !== "") {
-    throw new AuthError({
-      code: ErrorCode.NotImplemented,
-      description:
-        "the file token storage (tokenStoragePath) is not available in this version of the TypeScript package; pass a tokenStorage",
-      retryable: false,
-    });
-  }
-  return new RealAuthClient(config, options);
+  const tokenStorage =
+    options.tokenStorage ?? tokenStorageFromConfig(config) ?? undefined;
+  return new RealAuthClient(config, { ...options, tokenStorage });
 }
 
 function parseMode(mode: string): RuntimeMode {

@@ -97,12 +97,18 @@ export {
   type Clock,
   type RealAuthClientOptions,
 } from "./real.js";
-export { MemoryTokenStorage } from "./stores.js";
+export {
+  FileTokenStorage,
+  MemoryTokenStorage,
+  parseTokenStorageKey,
+  tokenStorageFromConfig,
+} from "./stores.js";
 export {
   AuthResult,
   AuthToken,
   defaultRefreshBufferSeconds,
-  type AuthorizationRequest,
+  AuthorizationRequest,
+  type AuthorizationRequestInit,
   type AuthTokenInit,
   type AuthTokenRecord,
   type IntrospectionResult,

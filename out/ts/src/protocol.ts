@@ -3,11 +3,14 @@
 /**
  * The OAuth 2.0 protocol of the real client, without I/O: endpoints and
  * discovery (RFC 8414), client authentication (RFC 6749 section 2.3, RFC
- * 7523 section 2.2), token, error and introspection responses (RFC 6749
+ * 7523 section 2.2), authorization requests with PKCE (RFC 6749 section
+ * 4.1.1, RFC 7636), token, error and introspection responses (RFC 6749
  * sections 5.1 and 5.2, RFC 7662), Retry-After and the retry policy.
  *
  * @module
  */
+
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
 import { AuthError, ErrorCode } from "./errors.js";
 import { AuthToken, type IntrospectionResult } from "./tokens.js";
@@ -54,12 +57,17 @@ export interface ProtocolResponse {
   readonly sent: number;
 }
 
-/** The endpoint URLs a client calls; empty when unknown. */
+/**
+ * The endpoint URLs a client calls, empty when unknown, and whether the
+ * server names itself in the iss parameter of every authorization response
+ * (RFC 9207 section 3).
+ */
 export interface Endpoints {
   readonly token: string;
   readonly authorization: string;
   readonly revocation: string;
   readonly introspection: string;
+  readonly issSupported: boolean;
 }
 
 /** Reports whether every endpoint is known. */
@@ -72,7 +80,10 @@ export function endpointsComplete(endpoints: Endpoints): boolean {
   );
 }
 
-/** The configured endpoints, each empty one taken from the discovered ones. */
+/**
+ * The configured endpoints, each empty one taken from the discovered ones,
+ * with the discovered issSupported.
+ */
 export function mergeEndpoints(
   configured: Endpoints,
   discovered: Endpoints,
@@ -82,6 +93,7 @@ export function mergeEndpoints(
     authorization: configured.authorization || discovered.authorization,
     revocation: configured.revocation || discovered.revocation,
     introspection: configured.introspection || discovered.introspection,
+    issSupported: discovered.issSupported,
   };
 }
 
@@ -148,6 +160,8 @@ export function parseMetadata(
     authorization: endpoint("authorization_endpoint"),
     revocation: endpoint("revocation_endpoint"),
     introspection: endpoint("introspection_endpoint"),
+    issSupported:
+      document["authorization_response_iss_parameter_supported"] === true,
   };
 }
 
@@ -179,6 +193,92 @@ export function formBody(form: Record<string, string>): string {
   return Object.entries(form)
     .map(([name, value]) => `${formEncode(name)}=${formEncode(value)}`)
     .join("&");
+}
+
+/**
+ * 32 random bytes in base64url without padding: 43 characters, for states
+ * and PKCE code verifiers (RFC 7636 section 4.1).
+ */
+export function randomToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/**
+ * Reports whether verifier is a code verifier of RFC 7636 section 4.1: 43
+ * to 128 of `A-Z a-z 0-9 - . _ ~`.
+ */
+export function validCodeVerifier(verifier: string): boolean {
+  return /^[A-Za-z0-9._~-]{43,128}$/.test(verifier);
+}
+
+/**
+ * The S256 code challenge of verifier: BASE64URL(SHA256(ASCII(verifier)))
+ * (RFC 7636 section 4.2).
+ */
+export function codeChallenge(verifier: string): string {
+  return createHash("sha256").update(verifier, "ascii").digest("base64url");
+}
+
+/** The SHA-256 digest of text, under which secrets are looked up. */
+export function digest(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("base64url");
+}
+
+/** Compares two strings in time that depends on their lengths only. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, "utf8");
+  const right = Buffer.from(b, "utf8");
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/**
+ * The authorization endpoint's URL with params added to its query (RFC
+ * 6749 section 3.1), percent-encoded as RFC 3986 says.
+ */
+export function authorizationUrl(
+  endpoint: string,
+  params: Record<string, string>,
+): string {
+  const query = Object.entries(params)
+    .map(([name, value]) => `${uriEncode(name)}=${uriEncode(value)}`)
+    .join("&");
+  let separator = "?";
+  if (endpoint.includes("?")) {
+    separator = /[?&]$/.test(endpoint) ? "" : "&";
+  }
+  return `${endpoint}${separator}${query}`;
+}
+
+function uriEncode(text: string): string {
+  return encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/**
+ * Reports whether text is an absolute URI without a fragment, as a
+ * redirection endpoint must be (RFC 6749 section 3.1.2).
+ */
+export function validRedirectUri(text: string): boolean {
+  if (text.includes("#")) {
+    return false;
+  }
+  try {
+    const url = new URL(text);
+    const web = url.protocol === "http:" || url.protocol === "https:";
+    return !web || url.host !== "";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reports whether scope is a scope-token of RFC 6749 section 3.3: one or
+ * more of %x21 / %x23-5B / %x5D-7E.
+ */
+export function validScope(scope: string): boolean {
+  return /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope);
 }
 
 /** The assertion type of private_key_jwt (RFC 7523 section 2.2). */
@@ -275,6 +375,10 @@ export function parseTokenResponse(
   ) {
     throw invalid(response, "refresh_token is not a string");
   }
+  const idToken = document["id_token"];
+  if (idToken !== undefined && idToken !== null && typeof idToken !== "string") {
+    throw invalid(response, "id_token is not a string");
+  }
   let scopes: string[];
   const scope = document["scope"];
   if (scope !== undefined && scope !== null) {
@@ -295,6 +399,7 @@ export function parseTokenResponse(
       expiresIn === null ? null : new Date(response.sent + expiresIn * 1000),
     refreshToken: refreshToken || null,
     scopes,
+    idToken: idToken || null,
   });
 }
 

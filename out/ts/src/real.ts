@@ -15,6 +15,10 @@ import { AuthError, ErrorCode } from "./errors.js";
 import type { RuntimeMode } from "./modes.js";
 import {
   authenticate,
+  authorizationUrl,
+  codeChallenge,
+  constantTimeEqual,
+  digest,
   discoveryTtlMs,
   endpointsComplete,
   formBody,
@@ -26,9 +30,13 @@ import {
   parseMetadata,
   parseTokenResponse,
   errorResponse,
+  randomToken,
   refreshAt,
   RetryPolicy,
   staleRetryDelayMs,
+  validCodeVerifier,
+  validRedirectUri,
+  validScope,
   type Endpoints,
   type ProtocolRequest,
   type ProtocolResponse,
@@ -36,9 +44,9 @@ import {
 import { Signer } from "./signing.js";
 import type { AuthTokenStorage } from "./storage.js";
 import {
+  AuthorizationRequest,
   AuthResult,
   AuthToken,
-  type AuthorizationRequest,
   type IntrospectionResult,
 } from "./tokens.js";
 
@@ -88,6 +96,29 @@ interface Failure {
 const noToken: Promise<AuthToken | null> = Promise.resolve(null);
 
 /**
+ * How long an authorization request waits for its response, in
+ * milliseconds, and how long a sent authorization code is remembered.
+ */
+const authorizationLifetimeMs = 600_000;
+
+/**
+ * The most authorization requests that wait at once; starting another
+ * forgets the oldest.
+ */
+const maxPendingAuthorizations = 100;
+
+/** An authorization request awaiting its response. */
+interface Pending {
+  readonly state: string;
+  /** The PKCE code verifier; empty without PKCE. */
+  readonly verifier: string;
+  readonly redirectUri: string;
+  readonly scopes: readonly string[];
+  /** When it is forgotten, on the client's clock. */
+  readonly expires: number;
+}
+
+/**
  * An {@link AuthClient} that talks to the authorization server.
  *
  * Endpoints come from the configuration or, when discovery is on, from the
@@ -101,6 +132,14 @@ const noToken: Promise<AuthToken | null> = Promise.resolve(null);
  * (or the server's Retry-After) has passed. Requests that fail transiently
  * (network errors, timeouts, 429, 5xx) are retried max_retries times with
  * exponential backoff and jitter, honouring Retry-After.
+ *
+ * In the authorization code modes, {@link RealAuthClient.startAuthorizationCodeFlow}
+ * builds the authorization request with a one-time state and, in
+ * `authorization_code_pkce`, an S256 code challenge (RFC 7636); the client
+ * remembers it for ten minutes on its clock.
+ * {@link RealAuthClient.completeAuthorizationCodeFlow} checks the
+ * redirection (state, iss of RFC 9207, error) and exchanges its code, which
+ * is never sent twice; getValidToken then refreshes with the refresh token.
  *
  * Secrets never appear in its string forms or in its errors.
  */
@@ -117,6 +156,7 @@ export class RealAuthClient implements AuthClient {
   readonly #bufferSeconds: number;
   readonly #timeoutMs: number;
   readonly #discovery: boolean;
+  readonly #redirectUri: string;
   readonly #configured: Endpoints;
   readonly #storage: AuthTokenStorage | null;
   readonly #fetch: typeof fetch;
@@ -132,6 +172,10 @@ export class RealAuthClient implements AuthClient {
   #endpoints: Endpoints | null = null;
   #endpointsUntil = Number.POSITIVE_INFINITY;
   #resolving: Promise<Endpoints> | null = null;
+  /** The authorization requests awaiting their response, by state digest. */
+  readonly #pending = new Map<string, Pending>();
+  /** The digests of the authorization codes sent, and until when they are kept. */
+  readonly #usedCodes = new Map<string, number>();
 
   /**
    * A client of config, which should be valid (see
@@ -152,11 +196,13 @@ export class RealAuthClient implements AuthClient {
       : 0;
     this.#timeoutMs = config.timeoutMs;
     this.#discovery = config.discovery;
+    this.#redirectUri = config.redirectUri;
     this.#configured = {
       token: config.tokenUrl,
       authorization: config.authorizationUrl,
       revocation: config.revocationUrl,
       introspection: config.introspectionUrl,
+      issSupported: false,
     };
     this.#storage = options.tokenStorage ?? null;
     this.#fetch = options.fetch ?? globalThis.fetch;
@@ -189,27 +235,33 @@ export class RealAuthClient implements AuthClient {
     return this.#outcome(() => this.#keep(this.#clientCredentials(scopes)));
   }
 
+  /**
+   * The authorization request (RFC 6749 section 4.1.1) for redirectUri
+   * (the configured redirect_uri when empty) and scopes (default_scopes
+   * when undefined). It rejects with an {@link AuthError}:
+   * `invalid_config` outside the authorization code modes or without a
+   * redirect URI, `invalid_request` for a redirect URI or scope that RFC
+   * 6749 does not allow, or the error of discovery.
+   */
   startAuthorizationCodeFlow(
-    _redirectUri?: string,
-    _scopes?: string[],
+    redirectUri?: string,
+    scopes?: string[],
   ): Promise<AuthorizationRequest> {
-    return Promise.reject(notImplemented("the authorization code flow"));
+    return this.#start(redirectUri, scopes);
   }
 
   authenticateAuthorizationCode(
-    _authorizationCode: string,
-    _redirectUri?: string,
-    _codeVerifier?: string,
+    authorizationCode: string,
+    redirectUri?: string,
+    codeVerifier?: string,
   ): Promise<AuthResult> {
-    return Promise.resolve(
-      AuthResult.fail(notImplemented("the authorization code flow")),
+    return this.#outcome(() =>
+      this.#keep(this.#codeGrant(authorizationCode, redirectUri, codeVerifier)),
     );
   }
 
-  completeAuthorizationCodeFlow(_callbackUrl: string): Promise<AuthResult> {
-    return Promise.resolve(
-      AuthResult.fail(notImplemented("the authorization code flow")),
-    );
+  completeAuthorizationCodeFlow(callbackUrl: string): Promise<AuthResult> {
+    return this.#outcome(() => this.#keep(this.#complete(callbackUrl)));
   }
 
   authenticateJwtBearer(
@@ -586,17 +638,312 @@ export class RealAuthClient implements AuthClient {
       expiresAt: token.expiresAt,
       refreshToken: sent,
       scopes: token.scopes,
+      idToken: token.idToken,
     });
   }
 
   /**
+   * The authorization request of startAuthorizationCodeFlow, remembered
+   * until its response comes back or authorizationLifetimeMs passes.
+   */
+  async #start(
+    redirectUri: string | undefined,
+    scopes: string[] | undefined,
+  ): Promise<AuthorizationRequest> {
+    this.#codeFlow();
+    const redirect = redirectUri || this.#redirectUri;
+    if (!redirect) {
+      throw new AuthError({
+        code: ErrorCode.InvalidConfig,
+        description: "no redirect_uri: set redirectUri or pass one",
+        retryable: false,
+      });
+    }
+    if (!validRedirectUri(redirect)) {
+      throw new AuthError({
+        code: ErrorCode.InvalidRequest,
+        description: `redirect_uri ${JSON.stringify(redirect)} is not an absolute URI without a fragment (RFC 6749 section 3.1.2)`,
+        retryable: false,
+      });
+    }
+    const requested = [...(scopes ?? this.#defaultScopes)];
+    const bad = requested.find((scope) => !validScope(scope));
+    if (bad !== undefined) {
+      throw new AuthError({
+        code: ErrorCode.InvalidRequest,
+        description: `scope ${JSON.stringify(bad)} is not a scope token (RFC 6749 section 3.3)`,
+        retryable: false,
+      });
+    }
+    const endpoints = await this.#resolve();
+    const endpoint = need(
+      endpoints.authorization,
+      "authorization",
+      "authorizationUrl",
+    );
+    const state = randomToken();
+    // authorization_code is the plain code grant of confidential clients.
+    const pkce = this.#authMode === "authorization_code_pkce";
+    const verifier = pkce ? randomToken() : "";
+    const params: Record<string, string> = {
+      response_type: "code",
+      client_id: this.#clientId,
+      redirect_uri: redirect,
+    };
+    if (requested.length > 0) {
+      params["scope"] = requested.join(" ");
+    }
+    params["state"] = state;
+    if (pkce) {
+      params["code_challenge"] = codeChallenge(verifier);
+      params["code_challenge_method"] = "S256";
+    }
+    const now = this.#clock.now();
+    this.#prune(now);
+    if (this.#pending.size >= maxPendingAuthorizations) {
+      const oldest = this.#pending.keys().next();
+      if (oldest.done !== true) {
+        this.#pending.delete(oldest.value);
+      }
+    }
+    this.#pending.set(digest(state), {
+      state,
+      verifier,
+      redirectUri: redirect,
+      scopes: requested,
+      expires: now + authorizationLifetimeMs,
+    });
+    return new AuthorizationRequest({
+      authorizationUrl: authorizationUrl(endpoint, params),
+      codeVerifier: verifier || null,
+      state,
+      redirectUri: redirect,
+      scopes: requested,
+    });
+  }
+
+  /**
+   * Checks the authorization response at callbackUrl (RFC 6749 section
+   * 4.1.2, RFC 9207) and exchanges its code. The state must match a pending
+   * request, which it then uses up whatever the outcome; the iss parameter
+   * must name the server when present, and be present when the server's
+   * metadata promises it.
+   */
+  async #complete(callbackUrl: string): Promise<AuthToken> {
+    this.#codeFlow();
+    let params: URLSearchParams;
+    try {
+      params = new URL(callbackUrl, "http://callback.invalid/").searchParams;
+    } catch {
+      throw new AuthError({
+        code: ErrorCode.InvalidRequest,
+        description: "the callback URL cannot be parsed",
+        retryable: false,
+      });
+    }
+    const state = single(params, "state");
+    if (!state) {
+      throw new AuthError({
+        code: ErrorCode.InvalidState,
+        description: "the authorization response has no state",
+        retryable: false,
+      });
+    }
+    this.#prune(this.#clock.now());
+    const key = digest(state);
+    const pending = this.#pending.get(key);
+    if (pending === undefined || !constantTimeEqual(pending.state, state)) {
+      throw new AuthError({
+        code: ErrorCode.InvalidState,
+        description:
+          "the state of the authorization response matches no pending request: it is forged, replayed or expired",
+        retryable: false,
+      });
+    }
+    this.#pending.delete(key); // one-time
+    const endpoints = await this.#resolve();
+    if (params.has("iss")) {
+      const issuers = params.getAll("iss");
+      const issuer = issuers.length === 1 ? issuers[0] : undefined;
+      if (
+        issuer !== this.#serverUrl &&
+        issuer !== this.#serverUrl.replace(/\/+$/, "")
+      ) {
+        throw new AuthError({
+          code: ErrorCode.InvalidIssuer,
+          description: `the iss of the authorization response is not the server ${JSON.stringify(this.#serverUrl)} (RFC 9207 section 2.4)`,
+          retryable: false,
+        });
+      }
+    } else if (endpoints.issSupported) {
+      throw new AuthError({
+        code: ErrorCode.InvalidIssuer,
+        description:
+          "the authorization response has no iss parameter, which the server promised (RFC 9207 section 2.4)",
+        retryable: false,
+      });
+    }
+    const error = single(params, "error");
+    if (error) {
+      throw new AuthError({
+        code: error,
+        description: single(params, "error_description") || null,
+        uri: single(params, "error_uri") || null,
+        retryable: false,
+      });
+    }
+    const code = single(params, "code");
+    if (!code) {
+      throw new AuthError({
+        code: ErrorCode.InvalidResponse,
+        description: "the authorization response has neither code nor error",
+        retryable: false,
+      });
+    }
+    return this.#exchangeCode(
+      code,
+      pending.redirectUri,
+      pending.verifier,
+      pending.scopes,
+    );
+  }
+
+  /**
+   * The access token request of RFC 6749 section 4.1.3 for a code the
+   * caller took from the redirection; redirectUri and codeVerifier are
+   * those of the pending request the verifier belongs to (a different
+   * redirectUri is an error), else the given ones, redirectUri then the
+   * configured one.
+   */
+  async #codeGrant(
+    code: string,
+    redirectUri: string | undefined,
+    codeVerifier: string | undefined,
+  ): Promise<AuthToken> {
+    this.#codeFlow();
+    const verifier = codeVerifier ?? "";
+    let redirect = redirectUri ?? "";
+    let requested: readonly string[] = [];
+    let claim: (() => void) | undefined;
+    if (verifier) {
+      this.#prune(this.#clock.now());
+      for (const [key, pending] of this.#pending) {
+        if (pending.verifier && constantTimeEqual(pending.verifier, verifier)) {
+          if (redirect && redirect !== pending.redirectUri) {
+            throw refused(
+              ErrorCode.InvalidRequest,
+              `redirect_uri ${JSON.stringify(redirect)} differs from ${JSON.stringify(pending.redirectUri)} of the authorization request (RFC 6749 section 4.1.3)`,
+            );
+          }
+          redirect = pending.redirectUri;
+          requested = pending.scopes;
+          claim = () => this.#pending.delete(key);
+          break;
+        }
+      }
+    }
+    return this.#exchangeCode(
+      code,
+      redirect || this.#redirectUri,
+      verifier,
+      requested,
+      claim,
+    );
+  }
+
+  /**
+   * Trades code at the token endpoint, once: the code is marked used before
+   * it is sent, and the request is not retried. claim runs once the
+   * arguments have passed their checks, before the code is sent.
+   */
+  async #exchangeCode(
+    code: string,
+    redirectUri: string,
+    codeVerifier: string,
+    requested: readonly string[],
+    claim?: () => void,
+  ): Promise<AuthToken> {
+    if (!code) {
+      throw refused(ErrorCode.InvalidRequest, "the authorization code is empty");
+    }
+    const now = this.#clock.now();
+    this.#prune(now);
+    const key = digest(code);
+    if (this.#usedCodes.has(key)) {
+      throw refused(
+        ErrorCode.InvalidGrant,
+        "the authorization code was sent before; a code is used once (RFC 6749 section 4.1.2)",
+      );
+    }
+    if (!redirectUri) {
+      throw refused(
+        ErrorCode.InvalidRequest,
+        "no redirect_uri: give the one of the authorization request",
+      );
+    }
+    if (!codeVerifier && this.#authMode === "authorization_code_pkce") {
+      throw refused(
+        ErrorCode.InvalidRequest,
+        "no code_verifier: give the one that startAuthorizationCodeFlow returned (RFC 7636 section 4.5)",
+      );
+    }
+    if (codeVerifier && !validCodeVerifier(codeVerifier)) {
+      throw refused(
+        ErrorCode.InvalidRequest,
+        "the code_verifier is not 43 to 128 unreserved characters (RFC 7636 section 4.1)",
+      );
+    }
+    claim?.();
+    this.#usedCodes.set(key, now + authorizationLifetimeMs);
+    const form: Record<string, string> = {
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: redirectUri,
+    };
+    if (codeVerifier) {
+      form["code_verifier"] = codeVerifier;
+    }
+    return this.#tokenRequest(form, requested, undefined, false);
+  }
+
+  /** Throws `invalid_config` unless auth_mode uses the authorization code grant. */
+  #codeFlow(): void {
+    if (
+      this.#authMode !== "authorization_code" &&
+      this.#authMode !== "authorization_code_pkce"
+    ) {
+      throw new AuthError({
+        code: ErrorCode.InvalidConfig,
+        description: `auth_mode ${this.#authMode} does not use the authorization code grant: set authMode to authorization_code or authorization_code_pkce`,
+        retryable: false,
+      });
+    }
+  }
+
+  /** Forgets expired authorization requests and used codes. */
+  #prune(now: number): void {
+    for (const [key, pending] of this.#pending) {
+      if (pending.expires <= now) {
+        this.#pending.delete(key);
+      }
+    }
+    for (const [key, until] of this.#usedCodes) {
+      if (until <= now) {
+        this.#usedCodes.delete(key);
+      }
+    }
+  }
+
+  /**
    * Posts a grant to the token endpoint; signed adds the members that carry
-   * a JWT for an audience, signed anew for every attempt.
+   * a JWT for an audience, signed anew for every attempt. Without retry, a
+   * request is sent once.
    */
   async #tokenRequest(
     form: Record<string, string>,
     requested: readonly string[],
     signed?: (audience: string) => Promise<Record<string, string>>,
+    retry = true,
   ): Promise<AuthToken> {
     const endpoints = await this.#resolve();
     const url = need(endpoints.token, "token", "tokenUrl");
@@ -610,6 +957,7 @@ export class RealAuthClient implements AuthClient {
         return this.#authenticated(url, endpoints, fields);
       },
       (response) => parseTokenResponse(response, requested),
+      retry,
     );
   }
 
@@ -852,6 +1200,12 @@ function revoked(response: ProtocolResponse): boolean {
   return true;
 }
 
+/** The value of a query parameter; empty when absent or repeated. */
+function single(params: URLSearchParams, name: string): string {
+  const values = params.getAll(name);
+  return values.length === 1 ? (values[0] ?? "") : "";
+}
+
 function need(url: string, name: string, setting: string): string {
   if (!url) {
     throw new AuthError({
@@ -861,6 +1215,11 @@ function need(url: string, name: string, setting: string): string {
     });
   }
   return url;
+}
+
+/** A failure the client detects, which sending again does not mend. */
+function refused(code: string, description: string): AuthError {
+  return new AuthError({ code, description, retryable: false });
 }
 
 function notImplemented(what: string): AuthError {

@@ -2,15 +2,31 @@
 
 /**
  * Token storages: {@link MemoryTokenStorage} keeps tokens in this process's
- * memory.
+ * memory, {@link FileTokenStorage} in a local file that is replaced
+ * atomically, readable by its owner only and optionally encrypted with
+ * AES-256-GCM (NIST SP 800-38D). The file has the format of the Go and
+ * Python runtimes' token file, so that programs in every language can
+ * share it.
  *
  * @module
  */
 
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import {
+  mkdir,
+  open,
+  readFile,
+  rename,
+  unlink,
+  type FileHandle,
+} from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { inspect } from "node:util";
 
+import type { AuthClientConfig } from "./config.js";
+import { AuthError, ErrorCode } from "./errors.js";
 import type { AuthTokenStorage } from "./storage.js";
-import type { AuthToken } from "./tokens.js";
+import { AuthToken } from "./tokens.js";
 
 /** Keeps tokens in this process's memory, by client id. */
 export class MemoryTokenStorage implements AuthTokenStorage {
@@ -39,4 +55,524 @@ export class MemoryTokenStorage implements AuthTokenStorage {
   [inspect.custom](): string {
     return this.toString();
   }
+}
+
+/** The format name of a token file. */
+const tokenFileFormat = "coyotegen-tokens";
+/** The format version of a token file. */
+const tokenFileVersion = 1;
+/** The encryption of an encrypted token file. */
+const tokenFileCipher = "A256GCM";
+/** The size in bytes of a token file key: an AES-256 key. */
+const tokenFileKeySize = 32;
+/** The permission of a token file: readable and writable by its owner only. */
+const tokenFileMode = 0o600;
+
+/**
+ * The additional data of the AES-GCM sealing, which binds the ciphertext to
+ * the format, version and cipher: `coyotegen-tokens/1/A256GCM`.
+ */
+const fileAad = Buffer.from(
+  `${tokenFileFormat}/${tokenFileVersion}/${tokenFileCipher}`,
+  "utf8",
+);
+const nonceSize = 12;
+const tagSize = 16;
+const rfc3339 =
+  /^(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([Zz])|([+-])(\d\d):(\d\d))$/;
+
+/** A token as the token file holds it: the token endpoint's names. */
+type FileRecord = Record<string, unknown>;
+
+/**
+ * The tail of the operations on each token file of this process, so that
+ * every storage of one path, not only one storage, runs them one at a time.
+ */
+const fileQueues = new Map<string, Promise<void>>();
+
+/**
+ * Keeps tokens in one local file, by client id.
+ *
+ * The file is the JSON document `{"format": "coyotegen-tokens", "version":
+ * 1, "tokens": {...}}`, or with a key `{"format", "version", "encryption":
+ * "A256GCM", "nonce", "ciphertext"}`: `nonce` is 12 random bytes and
+ * `ciphertext` the AES-256-GCM sealing of `{"tokens": {...}}` followed by
+ * its 16-byte tag, with additional data `coyotegen-tokens/1/A256GCM`, both
+ * in standard base64. A token record has `access_token`, `token_type`,
+ * `refresh_token`, `id_token`, `expires_at` (RFC 3339 in UTC) and `scopes`.
+ *
+ * Every change writes a new file (mode 0600, in a folder created with mode
+ * 0700) beside the old one, syncs it and renames it over the old one, so a
+ * crash leaves one or the other, never a partial file; the file is removed
+ * with its last token. Operations on one path run one at a time within the
+ * process; other processes are not locked out. A file that cannot be read,
+ * decoded or decrypted is an {@link AuthError} with code `storage_error`
+ * naming the file, never an empty storage, and is never overwritten; no
+ * message holds a token or the key.
+ */
+export class FileTokenStorage implements AuthTokenStorage {
+  /** The token file, as an absolute path. */
+  readonly path: string;
+  readonly #key: Buffer | null;
+
+  /**
+   * A storage of the file at path, which is not touched until the first
+   * call. key is the AES-256 key in base64 (see
+   * {@link parseTokenStorageKey}); without one the file is plain JSON.
+   * It throws an {@link AuthError} with code `invalid_config` for an empty
+   * path or a bad key.
+   */
+  constructor(path: string, key = "") {
+    if (path === "") {
+      throw configError("the token file path is empty");
+    }
+    this.path = resolve(path);
+    this.#key = key === "" ? null : parseTokenStorageKey(key);
+  }
+
+  /** Whether the file is encrypted. */
+  get encrypted(): boolean {
+    return this.#key !== null;
+  }
+
+  storeToken(clientId: string, token: AuthToken): Promise<void> {
+    return this.#serial(async () => {
+      const tokens = await this.#read();
+      tokens[clientId] = toRecord(token);
+      await this.#write(tokens);
+    });
+  }
+
+  getToken(clientId: string): Promise<AuthToken | null> {
+    return this.#serial(async () => {
+      const tokens = await this.#read();
+      const record = Object.hasOwn(tokens, clientId) ? tokens[clientId] : undefined;
+      return record === undefined ? null : this.#token(record);
+    });
+  }
+
+  clearToken(clientId: string): Promise<void> {
+    return this.#serial(async () => {
+      const tokens = await this.#read();
+      if (!Object.hasOwn(tokens, clientId)) {
+        return;
+      }
+      delete tokens[clientId];
+      if (Object.keys(tokens).length > 0) {
+        await this.#write(tokens);
+        return;
+      }
+      try {
+        await unlink(this.path);
+      } catch (error) {
+        if (errnoCode(error) !== "ENOENT") {
+          throw this.#failure("delete", systemReason(error));
+        }
+      }
+      await syncFolder(dirname(this.path));
+    });
+  }
+
+  /** The path and whether the file is encrypted, never the key. */
+  toString(): string {
+    return `FileTokenStorage (${this.path}, ${this.encrypted ? "encrypted" : "plain"})`;
+  }
+
+  /** What `util.inspect` shows: {@link FileTokenStorage.toString}. */
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  /** Runs op after every earlier operation on the same path has settled. */
+  #serial<T>(op: () => Promise<T>): Promise<T> {
+    const previous = fileQueues.get(this.path) ?? Promise.resolve();
+    const result = previous.then(op);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    fileQueues.set(this.path, tail);
+    void tail.then(() => {
+      if (fileQueues.get(this.path) === tail) {
+        fileQueues.delete(this.path);
+      }
+    });
+    return result;
+  }
+
+  /** The records of the file by client id; none when it does not exist. */
+  async #read(): Promise<Record<string, FileRecord>> {
+    let data: Buffer;
+    try {
+      data = await readFile(this.path);
+    } catch (error) {
+      if (errnoCode(error) === "ENOENT") {
+        return Object.create(null) as Record<string, FileRecord>;
+      }
+      throw this.#failure("read", systemReason(error));
+    }
+    if (data.length === 0) {
+      throw this.#failure("read", "the file is empty");
+    }
+    const envelope = parseJSON(data.toString("utf8"));
+    if (envelope === undefined) {
+      throw this.#failure("read", "the file is not JSON");
+    }
+    if (!isObject(envelope) || envelope["format"] !== tokenFileFormat) {
+      throw this.#failure("read", "the file is not a token file");
+    }
+    if (envelope["version"] !== tokenFileVersion) {
+      throw this.#failure("read", "unsupported token file version");
+    }
+    const encryption = envelope["encryption"] ?? "";
+    let tokens: unknown;
+    if (encryption === "") {
+      if (this.#key !== null) {
+        throw this.#failure("read", "the file is not encrypted but a key is configured");
+      }
+      tokens = envelope["tokens"];
+    } else if (encryption !== tokenFileCipher) {
+      throw this.#failure("read", "unknown encryption");
+    } else if (this.#key === null) {
+      throw this.#failure("read", "the file is encrypted and no key is configured");
+    } else {
+      const nonce = decodeBase64(envelope["nonce"]);
+      const sealed = decodeBase64(envelope["ciphertext"]);
+      if (nonce === null || sealed === null) {
+        throw this.#failure("read", "the encrypted payload is corrupt");
+      }
+      if (nonce.length !== nonceSize || sealed.length < tagSize) {
+        throw this.#failure("read", "the encrypted payload is truncated");
+      }
+      let plain: Buffer;
+      try {
+        const decipher = createDecipheriv("aes-256-gcm", this.#key, nonce, {
+          authTagLength: tagSize,
+        });
+        decipher.setAAD(fileAad);
+        decipher.setAuthTag(sealed.subarray(sealed.length - tagSize));
+        plain = Buffer.concat([
+          decipher.update(sealed.subarray(0, sealed.length - tagSize)),
+          decipher.final(),
+        ]);
+      } catch {
+        // GCM authentication cannot tell a wrong key from altered data.
+        throw this.#failure("read", "wrong key, or the file was altered");
+      }
+      const payload = parseJSON(plain.toString("utf8"));
+      if (!isObject(payload)) {
+        throw this.#failure("read", "the decrypted payload is corrupt");
+      }
+      tokens = payload["tokens"];
+    }
+    if (tokens === undefined || tokens === null) {
+      return Object.create(null) as Record<string, FileRecord>;
+    }
+    if (!isObject(tokens)) {
+      throw this.#failure("read", "the tokens are not an object");
+    }
+    return Object.assign(Object.create(null), tokens) as Record<string, FileRecord>;
+  }
+
+  /** Replaces the file with one holding tokens. */
+  async #write(tokens: Record<string, FileRecord>): Promise<void> {
+    const envelope: Record<string, unknown> = {
+      format: tokenFileFormat,
+      version: tokenFileVersion,
+    };
+    if (this.#key === null) {
+      envelope["tokens"] = tokens;
+    } else {
+      const nonce = randomBytes(nonceSize);
+      const cipher = createCipheriv("aes-256-gcm", this.#key, nonce, {
+        authTagLength: tagSize,
+      });
+      cipher.setAAD(fileAad);
+      const sealed = Buffer.concat([
+        cipher.update(JSON.stringify({ tokens }), "utf8"),
+        cipher.final(),
+        cipher.getAuthTag(),
+      ]);
+      envelope["encryption"] = tokenFileCipher;
+      envelope["nonce"] = nonce.toString("base64");
+      envelope["ciphertext"] = sealed.toString("base64");
+    }
+    const data = `${JSON.stringify(envelope, null, 2)}\n`;
+    try {
+      await writeAtomic(this.path, data);
+    } catch (error) {
+      throw this.#failure("write", systemReason(error));
+    }
+  }
+
+  /** The token of a record, or a storage_error saying what is wrong. */
+  #token(record: unknown): AuthToken {
+    if (!isObject(record)) {
+      throw this.#failure("read", "a token record is not an object");
+    }
+    const accessToken = record["access_token"];
+    if (typeof accessToken !== "string" || accessToken === "") {
+      throw this.#failure("read", "a token record has no access_token");
+    }
+    const tokenType = optionalString(record["token_type"]);
+    const refreshToken = optionalString(record["refresh_token"]);
+    const idToken = optionalString(record["id_token"]);
+    if (tokenType === undefined || refreshToken === undefined || idToken === undefined) {
+      throw this.#failure("read", "a token record has a field of the wrong type");
+    }
+    let expiresAt: Date | null = null;
+    const expires = record["expires_at"];
+    if (expires !== undefined && expires !== null) {
+      expiresAt = parseTime(expires);
+      if (expiresAt === null) {
+        throw this.#failure("read", "a token record has a bad expires_at");
+      }
+    }
+    const scopes = record["scopes"] ?? [];
+    if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === "string")) {
+      throw this.#failure("read", "a token record has bad scopes");
+    }
+    return new AuthToken({
+      accessToken,
+      tokenType: tokenType ?? "Bearer",
+      expiresAt,
+      refreshToken,
+      scopes: scopes as string[],
+      idToken,
+    });
+  }
+
+  #failure(operation: string, what: string): AuthError {
+    return new AuthError({
+      code: ErrorCode.StorageError,
+      description: `token file ${this.path}: ${operation} failed: ${what}`,
+      retryable: false,
+    });
+  }
+}
+
+/**
+ * The AES-256 key of `tokenStorageKey`: 32 bytes in standard or
+ * URL-safe base64, padded or not. It throws an {@link AuthError} with code
+ * `invalid_config` whose message never holds the key.
+ */
+export function parseTokenStorageKey(encoded: string): Buffer {
+  const text = encoded.trim();
+  const standard = /^[A-Za-z0-9+/]*={0,2}$/.test(text);
+  const urlSafe = /^[A-Za-z0-9_-]*={0,2}$/.test(text);
+  const unpadded = text.replace(/=+$/, "");
+  const padded = text.length !== unpadded.length;
+  if (
+    text === "" ||
+    !(standard || urlSafe) ||
+    unpadded.length % 4 === 1 ||
+    (padded && text.length % 4 !== 0)
+  ) {
+    throw configError("the token storage key is not valid base64");
+  }
+  const key = Buffer.from(unpadded, urlSafe && !standard ? "base64url" : "base64");
+  if (key.length !== tokenFileKeySize) {
+    throw configError(
+      `the token storage key is ${key.length} bytes, want ${tokenFileKeySize} (AES-256)`,
+    );
+  }
+  return key;
+}
+
+/**
+ * The {@link FileTokenStorage} of the configured `tokenStoragePath`
+ * and `tokenStorageKey`, or null when no path is set.
+ */
+export function tokenStorageFromConfig(
+  config: AuthClientConfig,
+): FileTokenStorage | null {
+  if (config.tokenStoragePath === "") {
+    return null;
+  }
+  return new FileTokenStorage(
+    config.tokenStoragePath,
+    config.tokenStorageKey,
+  );
+}
+
+/** The record of a token, leaving out what it does not have. */
+function toRecord(token: AuthToken): FileRecord {
+  const record: FileRecord = { access_token: token.accessToken };
+  if (token.tokenType) {
+    record["token_type"] = token.tokenType;
+  }
+  if (token.refreshToken) {
+    record["refresh_token"] = token.refreshToken;
+  }
+  if (token.idToken) {
+    record["id_token"] = token.idToken;
+  }
+  if (token.expiresAt !== null) {
+    record["expires_at"] = formatTime(token.expiresAt);
+  }
+  if (token.scopes.length > 0) {
+    record["scopes"] = [...token.scopes];
+  }
+  return record;
+}
+
+/**
+ * A time in RFC 3339 in UTC as Go writes it: the fraction of a second
+ * without trailing zeros, and none when it is zero.
+ */
+function formatTime(time: Date): string {
+  return time.toISOString().replace(/\.?0+Z$/, "Z");
+}
+
+/**
+ * An RFC 3339 time (nanoseconds allowed, cut to milliseconds), or null when
+ * value is not one.
+ */
+function parseTime(value: unknown): Date | null {
+  const match = typeof value === "string" ? rfc3339.exec(value) : null;
+  if (match === null) {
+    return null;
+  }
+  const [year, month, day, hour, minute, second] = match
+    .slice(1, 7)
+    .map((part) => Number(part)) as [number, number, number, number, number, number];
+  const [, , , , , , , fraction, zulu, sign, offsetHours, offsetMinutes] = match;
+  const ms = fraction === undefined ? 0 : Number(`${fraction}00`.slice(0, 3));
+  const moment = new Date(0);
+  moment.setUTCFullYear(year, month - 1, day);
+  moment.setUTCHours(hour, minute, second, ms);
+  if (
+    moment.getUTCFullYear() !== year ||
+    moment.getUTCMonth() !== month - 1 ||
+    moment.getUTCDate() !== day ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  ) {
+    return null;
+  }
+  if (zulu === undefined) {
+    const offset = (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
+    return new Date(moment.getTime() - (sign === "+" ? offset : -offset));
+  }
+  return moment;
+}
+
+/**
+ * Writes data to a temporary file with mode 0600 beside path, syncs it,
+ * renames it over path and syncs the folder, which is created with mode
+ * 0700 when missing. The temporary file is removed when any step fails.
+ */
+async function writeAtomic(path: string, data: string): Promise<void> {
+  const folder = dirname(path);
+  await mkdir(folder, { recursive: true, mode: 0o700 });
+  const temporary = join(
+    folder,
+    `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`,
+  );
+  const file = await open(temporary, "wx", tokenFileMode);
+  let renamed = false;
+  try {
+    try {
+      await file.chmod(tokenFileMode);
+      await file.writeFile(data, "utf8");
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
+    renamed = true;
+  } finally {
+    if (!renamed) {
+      await unlink(temporary).catch(() => undefined);
+    }
+  }
+  await syncFolder(folder);
+}
+
+/**
+ * Makes a rename or removal in folder durable. Systems that cannot sync a
+ * folder (Windows) are no error.
+ */
+async function syncFolder(folder: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(folder, "r");
+  } catch {
+    return;
+  }
+  try {
+    await handle.sync();
+  } catch {
+    // Not every file system syncs a folder.
+  } finally {
+    await handle.close();
+  }
+}
+
+function configError(description: string): AuthError {
+  return new AuthError({
+    code: ErrorCode.InvalidConfig,
+    description,
+    retryable: false,
+  });
+}
+
+/** The bytes of a standard base64 string, or null when value is not one. */
+function decodeBase64(value: unknown): Buffer | null {
+  if (
+    typeof value !== "string" ||
+    value.length % 4 !== 0 ||
+    !/^[A-Za-z0-9+/]*={0,2}$/.test(value)
+  ) {
+    return null;
+  }
+  return Buffer.from(value, "base64");
+}
+
+function parseJSON(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A string field: the string, null when absent, undefined when not a string. */
+function optionalString(value: unknown): string | null | undefined {
+  if (value === undefined || value === null || value === "") {
+    return null;
+  }
+  return typeof value === "string" ? value : undefined;
+}
+
+function errnoCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * What a file system error says, without the path or any data: its errno
+ * name, with words for the common ones.
+ */
+function systemReason(error: unknown): string {
+  const code = errnoCode(error);
+  const words: Record<string, string> = {
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    EISDIR: "is a folder",
+    ENOTDIR: "a parent is not a folder",
+    ENOSPC: "no space left on the device",
+    EROFS: "read-only file system",
+    ENOENT: "no such file or folder",
+    EEXIST: "already exists",
+  };
+  if (code === undefined) {
+    return "unknown error";
+  }
+  return code in words ? `${words[code]} (${code})` : code;
 }

@@ -21,6 +21,8 @@ export interface AuthTokenInit {
   expiresAt?: Date | null;
   refreshToken?: string | null;
   scopes?: readonly string[];
+  /** The OpenID Connect ID token that came with it, or null. */
+  idToken?: string | null;
 }
 
 /**
@@ -36,6 +38,8 @@ export interface AuthTokenRecord {
   refresh_token: string | null;
   /** Space-separated scopes. */
   scope: string;
+  /** The OpenID Connect ID token; absent or null when there is none. */
+  id_token?: string | null;
 }
 
 /** The default buffer of {@link AuthToken.needsRefresh}, in seconds. */
@@ -43,9 +47,9 @@ export const defaultRefreshBufferSeconds = 300;
 
 /**
  * An access token (RFC 6749 section 5.1) with its type, expiry, refresh
- * token and scopes. The token values are redacted from `toString()`,
- * `toJSON()` and `util.inspect()`; {@link AuthToken.toRecord} gives them in
- * clear for storage.
+ * token, scopes and OpenID Connect ID token. The token values are redacted
+ * from `toString()`, `toJSON()` and `util.inspect()`, which leave out the
+ * ID token; {@link AuthToken.toRecord} gives them in clear for storage.
  */
 export class AuthToken {
   readonly accessToken: string;
@@ -55,6 +59,8 @@ export class AuthToken {
   readonly expiresAt: Date | null;
   readonly refreshToken: string | null;
   readonly scopes: readonly string[];
+  /** The OpenID Connect ID token that came with it, or null; a secret. */
+  readonly idToken: string | null;
 
   constructor(init: AuthTokenInit) {
     this.accessToken = init.accessToken;
@@ -62,6 +68,7 @@ export class AuthToken {
     this.expiresAt = init.expiresAt ?? null;
     this.refreshToken = init.refreshToken ?? null;
     this.scopes = Object.freeze([...(init.scopes ?? [])]);
+    this.idToken = init.idToken || null;
   }
 
   /** A token from its stored form; see {@link AuthToken.toRecord}. */
@@ -73,6 +80,7 @@ export class AuthToken {
         record.expires_at === null ? null : new Date(record.expires_at * 1000),
       refreshToken: record.refresh_token,
       scopes: record.scope.split(" ").filter((scope) => scope !== ""),
+      idToken: record.id_token ?? null,
     });
   }
 
@@ -106,9 +114,12 @@ export class AuthToken {
     );
   }
 
-  /** The token in clear, for {@link AuthTokenStorage} implementations. */
+  /**
+   * The token in clear, for {@link AuthTokenStorage} implementations;
+   * id_token only when there is one.
+   */
   toRecord(): AuthTokenRecord {
-    return {
+    const record: AuthTokenRecord = {
       access_token: this.accessToken,
       token_type: this.tokenType,
       expires_at:
@@ -118,6 +129,10 @@ export class AuthToken {
       refresh_token: this.refreshToken,
       scope: this.scopes.join(" "),
     };
+    if (this.idToken !== null) {
+      record.id_token = this.idToken;
+    }
+    return record;
   }
 
   /** The token with its values redacted. */
@@ -196,19 +211,60 @@ export interface IntrospectionResult {
   readonly jwtId?: string;
 }
 
+/** The fields of an {@link AuthorizationRequest}. */
+export interface AuthorizationRequestInit {
+  authorizationUrl: string;
+  state: string;
+  codeVerifier?: string | null;
+  redirectUri: string;
+  scopes?: readonly string[];
+}
+
 /**
  * The first step of an authorization code flow (RFC 6749 section 4.1.1):
  * the URL to send the user to, and what the callback and the code exchange
- * need.
+ * need. The code verifier is redacted from `toString()`, `toJSON()` and
+ * `util.inspect()`.
  */
-export interface AuthorizationRequest {
+export class AuthorizationRequest {
   /** The authorization endpoint URL with every request parameter. */
   readonly authorizationUrl: string;
-  /** The one-time state to compare with the callback's. */
-  readonly state: string;
   /** The PKCE code verifier (RFC 7636), or null without PKCE; a secret. */
   readonly codeVerifier: string | null;
+  /** The one-time state to compare with the callback's. */
+  readonly state: string;
   /** The redirect_uri sent, which the code exchange must send again. */
   readonly redirectUri: string;
+  /** The scopes requested. */
   readonly scopes: readonly string[];
+
+  constructor(init: AuthorizationRequestInit) {
+    this.authorizationUrl = init.authorizationUrl;
+    this.codeVerifier = init.codeVerifier || null;
+    this.state = init.state;
+    this.redirectUri = init.redirectUri;
+    this.scopes = Object.freeze([...(init.scopes ?? [])]);
+    Object.freeze(this);
+  }
+
+  /** The request with its code verifier redacted. */
+  toJSON(): Record<string, unknown> {
+    return {
+      authorizationUrl: this.authorizationUrl,
+      codeVerifier: this.codeVerifier === null ? null : redacted,
+      state: this.state,
+      redirectUri: this.redirectUri,
+      scopes: this.scopes,
+    };
+  }
+
+  /** The request with its code verifier redacted. */
+  toString(): string {
+    return `AuthorizationRequest ${JSON.stringify(this.toJSON())}`;
+  }
+
+  /** What `util.inspect` shows: {@link AuthorizationRequest.toString}. */
+  [inspect.custom](): string {
+    return this.toString();
+  }
 }
