@@ -9,11 +9,14 @@ import (
 
 // The npm packages the TypeScript package depends on, pinned exactly: yaml
 // (eemeli/yaml) and, with the runtime, jose (panva/jose, which signs the
-// client's JWTs) at run time; the compiler and Node's type declarations to
-// build and test.
+// client's JWTs) and undici (the HTTP client of Node's fetch, whose Agent
+// carries the TLS settings and the mutual-TLS client certificate; the major
+// version Node 20 bundles) at run time; the compiler and Node's type
+// declarations to build and test.
 const (
 	tsYAMLVersion       = "2.9.1"
 	tsJoseVersion       = "6.2.19"
+	tsUndiciVersion     = "6.29.1"
 	tsTypeScriptVersion = "5.9.3"
 	tsNodeTypesVersion  = "20.19.43"
 	tsNodeEngine        = ">=20"
@@ -102,6 +105,7 @@ func tsFiles(m *Model) []File {
 			File{Path: "src/protocol.ts", Template: "src/protocol.ts.tmpl"},
 			File{Path: "src/signing.ts", Template: "src/signing.ts.tmpl"},
 			File{Path: "src/stores.ts", Template: "src/stores.ts.tmpl"},
+			File{Path: "src/transport.ts", Template: "src/transport.ts.tmpl"},
 			File{Path: "src/real.ts", Template: "src/real.ts.tmpl"},
 			File{Path: "src/factory.ts", Template: "src/factory.ts.tmpl"},
 			File{Path: "tests/servers.ts", Template: "tests/servers.ts.tmpl"},
@@ -109,6 +113,10 @@ func tsFiles(m *Model) []File {
 			File{Path: "tests/faults.test.ts", Template: "tests/faults.test.ts.tmpl"},
 			File{Path: "tests/authcode.test.ts", Template: "tests/authcode.test.ts.tmpl"},
 			File{Path: "tests/storage.test.ts", Template: "tests/storage.test.ts.tmpl"},
+			File{Path: "tests/driver.test.ts", Template: "tests/driver.test.ts.tmpl"},
+			File{Path: "conformance/driver.ts", Template: "conformance/driver.ts.tmpl"},
+			File{Path: "tests/mtls.test.ts", Template: "tests/mtls.test.ts.tmpl"},
+			File{Path: "tests/transport.test.ts", Template: "tests/transport.test.ts.tmpl"},
 		)
 	}
 	for i := range files {
@@ -218,14 +226,16 @@ var tsRuntimeNeeds = struct {
 }{
 	codes: []string{"canceled", "invalid_config", "invalid_grant", "invalid_issuer", "invalid_request", "invalid_response",
 		"invalid_state", "login_required", "network_error", "not_implemented", "server_error", "storage_error",
-		"temporarily_unavailable"},
+		"temporarily_unavailable", "invalid_token"},
 	keys: []string{"auth_mode", "auto_refresh", "client_auth_method", "client_id", "client_secret", "default_scopes",
 		"discovery", "introspection_url", "max_retries", "refresh_buffer_seconds", "revocation_url", "revoke_on_close",
 		"server_url", "timeout_ms", "token_url", "authorization_url", "jwt_signing_key_path", "jwt_algorithm",
 		"jwt_key_id", "jwt_issuer", "jwt_audience", "jwt_lifetime_seconds", "token_storage_path", "token_storage_key",
-		"redirect_uri"},
-	methods:   []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
-	authModes: []string{"client_credentials", "jwt_bearer", "authorization_code", "authorization_code_pkce"},
+		"redirect_uri", "verify_ssl", "ca_cert_path", "client_cert_path", "client_key_path"},
+	methods: []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "tls_client_auth",
+		"self_signed_tls_client_auth"},
+	authModes: []string{"client_credentials", "jwt_bearer", "authorization_code", "authorization_code_pkce",
+		"client_credentials_mtls"},
 	operations: []string{"authenticate_client_credentials", "start_authorization_code_flow", "authenticate_authorization_code",
 		"complete_authorization_code_flow", "authenticate_jwt_bearer", "refresh_token", "get_valid_token", "revoke_token",
 		"introspect_token", "test_connection", "clear_tokens"},
@@ -426,7 +436,7 @@ func newTSView(m *Model) *TSView {
 	v.PackageDoc = tsDoc(0, v.Title+": "+m.Description)
 	v.Rt, v.HasRuntime = newTSRuntime(m)
 	if v.HasRuntime {
-		v.Deps = tsDeps([][2]string{{"jose", tsJoseVersion}, {"yaml", tsYAMLVersion}})
+		v.Deps = tsDeps([][2]string{{"jose", tsJoseVersion}, {"undici", tsUndiciVersion}, {"yaml", tsYAMLVersion}})
 	} else {
 		v.Deps = tsDeps([][2]string{{"yaml", tsYAMLVersion}})
 	}

@@ -41,6 +41,12 @@ export interface CreateAuthClientOptions extends RealAuthClientOptions {
  * {@link FileTokenStorage}, encrypted with `tokenStorageKey` when it
  * is set), and loads the stored token on first use; a bad key throws an
  * {@link AuthError} with code `invalid_config`.
+ *
+ * Every HTTP exchange goes through the `transport` option when given, else
+ * through a {@link FetchTransport} with the configuration's TLS settings
+ * (verify_ssl, ca_cert_path) and, for mutual TLS, its client certificate;
+ * a TLS file that cannot be read throws an `invalid_config`
+ * {@link AuthError}.
  */
 export function createAuthClient(
   config: AuthClientConfig,

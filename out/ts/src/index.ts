@@ -89,7 +89,9 @@ export {
 } from "./factory.js";
 export {
   RetryPolicy,
+  type ProtocolRequest,
   type RetryPolicyInit,
+  type TransportResponse,
 } from "./protocol.js";
 export {
   RealAuthClient,
@@ -97,6 +99,15 @@ export {
   type Clock,
   type RealAuthClientOptions,
 } from "./real.js";
+export {
+  defaultReloadIntervalMs,
+  FetchTransport,
+  tlsOptionsFromConfig,
+  transportFromConfig,
+  type FetchTransportOptions,
+  type TlsOptions,
+  type Transport,
+} from "./transport.js";
 export {
   FileTokenStorage,
   MemoryTokenStorage,

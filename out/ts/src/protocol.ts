@@ -5,7 +5,8 @@
  * discovery (RFC 8414), client authentication (RFC 6749 section 2.3, RFC
  * 7523 section 2.2), authorization requests with PKCE (RFC 6749 section
  * 4.1.1, RFC 7636), token, error and introspection responses (RFC 6749
- * sections 5.1 and 5.2, RFC 7662), Retry-After and the retry policy.
+ * sections 5.1 and 5.2, RFC 7662), certificate-bound tokens (RFC 8705),
+ * Retry-After and the retry policy.
  *
  * @module
  */
@@ -46,14 +47,21 @@ export interface ProtocolRequest {
 }
 
 /**
- * An HTTP response: status, headers and body (at most one byte more than
- * {@link maxResponseBytes}); sent is when the request went out, in
- * milliseconds since the epoch on the client's clock.
+ * An HTTP response as a transport returns it: status, headers and body (at
+ * most one byte more than {@link maxResponseBytes} need be read; a longer
+ * body is an `invalid_response`).
  */
-export interface ProtocolResponse {
+export interface TransportResponse {
   readonly status: number;
   readonly headers: Headers;
   readonly body: Uint8Array;
+}
+
+/**
+ * An HTTP response and when its request went out (sent), in milliseconds
+ * since the epoch on the client's clock.
+ */
+export interface ProtocolResponse extends TransportResponse {
   readonly sent: number;
 }
 
@@ -112,14 +120,17 @@ export function metadataUrls(serverUrl: string): string[] {
 }
 
 /**
- * The endpoints of a metadata document (RFC 8414 section 3.2). It throws an
- * {@link AuthError}: `invalid_issuer` when the document names another
- * issuer (RFC 8414 section 3.3), another code when it is not usable.
+ * The endpoints of a metadata document (RFC 8414 section 3.2); with mtls,
+ * those of its mtls_endpoint_aliases replace the plain ones (RFC 8705
+ * section 5). It throws an {@link AuthError}: `invalid_issuer` when the
+ * document names another issuer (RFC 8414 section 3.3), another code when
+ * it is not usable.
  */
 export function parseMetadata(
   response: ProtocolResponse,
   url: string,
   serverUrl: string,
+  mtls = false,
 ): Endpoints {
   if (response.status !== 200) {
     throw statusError(response, `${url} answered HTTP ${response.status}`);
@@ -142,15 +153,28 @@ export function parseMetadata(
       retryable: false,
     });
   }
+  let aliases: Record<string, unknown> = {};
+  const published = document["mtls_endpoint_aliases"];
+  if (mtls && published !== undefined && published !== null) {
+    if (!isObject(published)) {
+      throw invalid(response, `${url}: mtls_endpoint_aliases is not an object`);
+    }
+    aliases = published;
+  }
   const endpoint = (key: string): string => {
-    const value = document[key];
+    let value = document[key];
+    let name = key;
+    if (aliases[key] !== undefined && aliases[key] !== null) {
+      value = aliases[key];
+      name = `mtls_endpoint_aliases ${key}`;
+    }
     if (value === undefined || value === null) {
       return "";
     }
     if (typeof value !== "string" || !isAbsoluteHttp(value)) {
       throw invalid(
         response,
-        `${url}: ${key} is not an absolute http or https URL`,
+        `${url}: ${name} is not an absolute http or https URL`,
       );
     }
     return value;
@@ -546,7 +570,51 @@ export function parseIntrospection(
   }
   text("iss", "issuer");
   text("jti", "jwtId");
+  const cnf = document["cnf"];
+  if (isObject(cnf)) {
+    result["confirmation"] = Object.freeze({ ...cnf });
+  }
   return Object.freeze(result) as unknown as IntrospectionResult;
+}
+
+/**
+ * The x5t#S256 thumbprint of a DER certificate: its base64url SHA-256
+ * digest without padding (RFC 8705 section 3.1).
+ */
+export function certificateThumbprint(der: Uint8Array): string {
+  return createHash("sha256").update(der).digest("base64url");
+}
+
+/**
+ * Checks that an active token is bound to the certificate of thumbprint:
+ * its introspection cnf must carry that x5t#S256 (RFC 8705 section 3.2).
+ * It throws an `invalid_token` {@link AuthError} when the confirmation is
+ * missing or names another certificate.
+ */
+export function checkBinding(
+  result: IntrospectionResult,
+  thumbprint: string,
+): void {
+  if (!result.active) {
+    return;
+  }
+  const bound = result.confirmation?.["x5t#S256"];
+  if (typeof bound !== "string" || bound === "") {
+    throw new AuthError({
+      code: ErrorCode.InvalidToken,
+      description:
+        "the token is not bound to the client certificate: introspection has no cnf x5t#S256 (RFC 8705 section 3.2)",
+      retryable: false,
+    });
+  }
+  if (!constantTimeEqual(bound, thumbprint)) {
+    throw new AuthError({
+      code: ErrorCode.InvalidToken,
+      description:
+        "the token is bound to another certificate: its cnf x5t#S256 is not the client certificate's thumbprint (RFC 8705 section 3.2)",
+      retryable: false,
+    });
+  }
 }
 
 /**

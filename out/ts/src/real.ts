@@ -2,7 +2,8 @@
 
 /**
  * The client of the real mode: OAuth 2.0 against the authorization server
- * over Node's built-in `fetch`.
+ * through a {@link Transport}, by default fetch with the configuration's TLS
+ * settings and, for mutual TLS (RFC 8705), its client certificate.
  *
  * @module
  */
@@ -16,14 +17,13 @@ import type { RuntimeMode } from "./modes.js";
 import {
   authenticate,
   authorizationUrl,
+  checkBinding,
   codeChallenge,
   constantTimeEqual,
   digest,
   discoveryTtlMs,
   endpointsComplete,
-  formBody,
   jwtBearerGrantType,
-  maxResponseBytes,
   mergeEndpoints,
   metadataUrls,
   parseIntrospection,
@@ -43,6 +43,11 @@ import {
 } from "./protocol.js";
 import { Signer } from "./signing.js";
 import type { AuthTokenStorage } from "./storage.js";
+import {
+  thumbprintOfFile,
+  transportFromConfig,
+  type Transport,
+} from "./transport.js";
 import {
   AuthorizationRequest,
   AuthResult,
@@ -72,7 +77,17 @@ export const systemClock: Clock = Object.freeze({
 export interface RealAuthClientOptions {
   /** Where tokens are kept besides memory; none by default. */
   tokenStorage?: AuthTokenStorage;
-  /** The fetch function requests go through; the global `fetch` by default. */
+  /**
+   * What every HTTP exchange goes through; by default a
+   * {@link FetchTransport} with the configuration's TLS settings
+   * (verify_ssl, ca_cert_path) and client certificate, which close()
+   * closes. A transport given here belongs to the caller.
+   */
+  transport?: Transport;
+  /**
+   * The fetch function of the default transport; the global `fetch`, or
+   * undici's with TLS settings, by default. Unused with a transport.
+   */
   fetch?: typeof fetch;
   /** The retry policy; by default max_retries of the configuration. */
   retryPolicy?: RetryPolicy;
@@ -141,6 +156,13 @@ interface Pending {
  * redirection (state, iss of RFC 9207, error) and exchanges its code, which
  * is never sent twice; getValidToken then refreshes with the refresh token.
  *
+ * With mutual TLS (auth_mode `client_credentials_mtls`, or the
+ * `tls_client_auth` and `self_signed_tls_client_auth` methods of RFC 8705
+ * section 2), the client presents its certificate, takes the server's
+ * mtls_endpoint_aliases from discovery (section 5), and checks that the
+ * introspection of its own access token carries the certificate's
+ * thumbprint (section 3.2).
+ *
  * Secrets never appear in its string forms or in its errors.
  */
 export class RealAuthClient implements AuthClient {
@@ -159,7 +181,13 @@ export class RealAuthClient implements AuthClient {
   readonly #redirectUri: string;
   readonly #configured: Endpoints;
   readonly #storage: AuthTokenStorage | null;
-  readonly #fetch: typeof fetch;
+  readonly #transport: Transport;
+  /** Whether the client built its transport, which close() then closes. */
+  readonly #ownsTransport: boolean;
+  /** Whether the client authenticates with its certificate (RFC 8705). */
+  readonly #mtls: boolean;
+  /** The thumbprint of the client certificate in use; empty without mTLS. */
+  readonly #thumbprint: () => string;
   readonly #retry: RetryPolicy;
   readonly #clock: Clock;
 
@@ -179,9 +207,9 @@ export class RealAuthClient implements AuthClient {
 
   /**
    * A client of config, which should be valid (see
-   * `AuthClientConfig.assertValid`). It throws an {@link AuthError} with
-   * code `not_implemented` for mutual TLS, which this version does not
-   * offer yet.
+   * `AuthClientConfig.assertValid`). It throws an `invalid_config`
+   * {@link AuthError} when a TLS file (ca_cert_path, the client certificate
+   * or key) cannot be read or the certificate and key do not match.
    */
   constructor(config: AuthClientConfig, options: RealAuthClientOptions = {}) {
     this.config = config;
@@ -205,17 +233,26 @@ export class RealAuthClient implements AuthClient {
       issSupported: false,
     };
     this.#storage = options.tokenStorage ?? null;
-    this.#fetch = options.fetch ?? globalThis.fetch;
     this.#retry =
       options.retryPolicy ??
       new RetryPolicy({ maxRetries: config.maxRetries });
     this.#clock = options.clock ?? systemClock;
-    if (
+    this.#mtls =
       this.#authMode === "client_credentials_mtls" ||
       this.#method === "tls_client_auth" ||
-      this.#method === "self_signed_tls_client_auth"
-    ) {
-      throw notImplemented("mutual TLS (RFC 8705)");
+      this.#method === "self_signed_tls_client_auth";
+    this.#ownsTransport = options.transport === undefined;
+    const transport =
+      options.transport ?? transportFromConfig(config, options.fetch);
+    this.#transport = transport;
+    const certPath = config.clientCertPath;
+    if (!this.#mtls || !certPath) {
+      this.#thumbprint = () => "";
+    } else if (transport.clientCertificateThumbprint !== undefined) {
+      this.#thumbprint = () => transport.clientCertificateThumbprint!();
+    } else {
+      const thumbprint = thumbprintOfFile(certPath);
+      this.#thumbprint = () => thumbprint;
     }
   }
 
@@ -312,16 +349,24 @@ export class RealAuthClient implements AuthClient {
     return true;
   }
 
+  /**
+   * Introspects token, by default the cached access token. With mutual
+   * TLS, the client's own access token must be bound to its certificate
+   * (RFC 8705 section 3.2): an active one whose cnf does not carry the
+   * certificate's x5t#S256 thumbprint rejects with `invalid_token`.
+   */
   async introspectToken(token?: string): Promise<IntrospectionResult> {
+    const entry = this.#entry;
     let hint = "";
     if (!token) {
-      const entry = this.#entry;
       if (entry === null) {
         return Object.freeze({ active: false, scopes: Object.freeze([]) });
       }
       token = entry.token.accessToken;
       hint = "access_token";
     }
+    const own =
+      entry !== null && constantTimeEqual(token, entry.token.accessToken);
     const endpoints = await this.#resolve();
     const url = need(
       endpoints.introspection,
@@ -332,10 +377,15 @@ export class RealAuthClient implements AuthClient {
     if (hint) {
       form["token_type_hint"] = hint;
     }
-    return this.#exchange(
+    const result = await this.#exchange(
       () => this.#authenticated(url, endpoints, { ...form }),
       parseIntrospection,
     );
+    const thumbprint = own ? this.#thumbprint() : "";
+    if (thumbprint) {
+      checkBinding(result, thumbprint);
+    }
+    return result;
   }
 
   async testConnection(): Promise<boolean> {
@@ -372,8 +422,10 @@ export class RealAuthClient implements AuthClient {
   }
 
   /**
-   * Revokes the cached access token when revoke_on_close is set; a failed
-   * revocation is ignored. The client holds no other resource.
+   * Revokes the cached access token when revoke_on_close is set, a failed
+   * revocation ignored, then closes the transport the client built (its
+   * connections); a transport given to the client stays open. The client
+   * sends no request after.
    */
   async close(): Promise<void> {
     if (this.config.revokeOnClose && this.#entry !== null) {
@@ -384,6 +436,9 @@ export class RealAuthClient implements AuthClient {
           throw error;
         }
       }
+    }
+    if (this.#ownsTransport) {
+      await this.#transport.close?.();
     }
   }
 
@@ -519,7 +574,9 @@ export class RealAuthClient implements AuthClient {
   }
 
   async #renew(entry: Entry | null): Promise<AuthToken> {
-    const canGrant = this.#authMode === "client_credentials";
+    const canGrant =
+      this.#authMode === "client_credentials" ||
+      this.#authMode === "client_credentials_mtls";
     if (entry !== null && entry.token.refreshToken) {
       try {
         return await this.#keep(this.#refresh(undefined));
@@ -1059,7 +1116,8 @@ export class RealAuthClient implements AuthClient {
       try {
         const discovered = await this.#exchange(
           () => ({ method: "GET", url, headers: { Accept: "application/json" } }),
-          (response) => parseMetadata(response, url, this.#serverUrl),
+          (response) =>
+            parseMetadata(response, url, this.#serverUrl, this.#mtls),
           retry,
         );
         this.#endpointsUntil = this.#clock.now() + discoveryTtlMs;
@@ -1109,35 +1167,26 @@ export class RealAuthClient implements AuthClient {
   }
 
   /**
-   * Sends a request within timeout_ms and reads at most one byte more than
-   * the response size limit; a failure to send, a timeout or a broken
-   * response is a retryable `network_error`.
+   * Sends a request through the transport within timeout_ms; a failure to
+   * send, a timeout or a broken response is a retryable `network_error`,
+   * an {@link AuthError} of the transport is thrown as it is.
    */
   async #send(request: ProtocolRequest): Promise<ProtocolResponse> {
     const sent = this.#clock.now();
-    const headers = { ...request.headers };
-    let body: string | undefined;
-    if (request.form !== undefined) {
-      headers["Content-Type"] = "application/x-www-form-urlencoded";
-      body = formBody(request.form);
-    }
     const signal =
       this.#timeoutMs > 0 ? AbortSignal.timeout(this.#timeoutMs) : undefined;
     try {
-      const response = await this.#fetch(request.url, {
-        method: request.method,
-        headers,
-        body,
-        signal,
-        redirect: "manual",
-      });
+      const response = await this.#transport.send(request, signal);
       return {
         status: response.status,
         headers: response.headers,
-        body: await readBody(response),
+        body: response.body,
         sent,
       };
     } catch (error) {
+      if (error instanceof AuthError) {
+        throw error;
+      }
       throw networkError(request, error);
     }
   }
@@ -1170,29 +1219,6 @@ export class RealAuthClient implements AuthClient {
   }
 }
 
-/** The body of a response, cut after one byte more than the limit. */
-async function readBody(response: Response): Promise<Uint8Array> {
-  if (response.body === null) {
-    return new Uint8Array(0);
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) {
-      break;
-    }
-    chunks.push(value);
-    size += value.length;
-    if (size > maxResponseBytes) {
-      await reader.cancel();
-      break;
-    }
-  }
-  return Buffer.concat(chunks, Math.min(size, maxResponseBytes + 1));
-}
-
 function revoked(response: ProtocolResponse): boolean {
   if (response.status !== 200) {
     throw errorResponse(response);
@@ -1220,14 +1246,6 @@ function need(url: string, name: string, setting: string): string {
 /** A failure the client detects, which sending again does not mend. */
 function refused(code: string, description: string): AuthError {
   return new AuthError({ code, description, retryable: false });
-}
-
-function notImplemented(what: string): AuthError {
-  return new AuthError({
-    code: ErrorCode.NotImplemented,
-    description: `${what} is not available in this version of the TypeScript package`,
-    retryable: false,
-  });
 }
 
 /** The name or system code of an error, never its message, which may hold data. */

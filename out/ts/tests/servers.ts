@@ -2,8 +2,8 @@
 
 /**
  * What the client tests run against: the conformance authorization server
- * (ory/fosite), a scripted HTTP server for faults, a fetch that counts its
- * requests and a clock that the tests move by hand.
+ * (ory/fosite) and the mutual-TLS one, a scripted HTTP server for faults, a
+ * fetch that counts its requests and a clock that the tests move by hand.
  */
 
 import { spawn, type ChildProcess } from "node:child_process";
@@ -27,15 +27,22 @@ import {
  */
 export const authserverEnv = "COYOTE_AUTHSERVER_CMD";
 
+/** The same for the mutual-TLS conformance server. */
+export const mtlsserverEnv = "COYOTE_MTLSSERVER_CMD";
+
 function authserverCommand(): string[] | null {
-  const command = process.env[authserverEnv]?.trim();
+  return serverCommand(authserverEnv, "./conformance/authserver/cmd/authserver");
+}
+
+function serverCommand(env: string, pkg: string): string[] | null {
+  const command = process.env[env]?.trim();
   if (command) {
     return [command];
   }
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(join(dir, "go.mod")) && existsSync(join(dir, "conformance"))) {
-      return ["go", "-C", dir, "run", "./conformance/authserver/cmd/authserver"];
+      return ["go", "-C", dir, "run", pkg];
     }
     const parent = dirname(dir);
     if (parent === dir) {
@@ -84,6 +91,62 @@ export async function startAuthServer(): Promise<AuthServer> {
       child.kill("SIGTERM");
       await exited;
       rmSync(keys, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A running mutual-TLS conformance authorization server. */
+export interface MtlsServer {
+  /** Its issuer URL, whose endpoints ask for no client certificate. */
+  readonly url: string;
+  /** The base URL of its mtls_endpoint_aliases, which ask for one. */
+  readonly mtlsUrl: string;
+  /**
+   * The folder of its test PKI: ca.pem, client.pem, self-signed.pem and
+   * their -key.pem files.
+   */
+  readonly pki: string;
+  /** Stops the server and removes the PKI. */
+  stop(): Promise<void>;
+}
+
+/** Starts the mutual-TLS conformance server on 127.0.0.1. */
+export async function startMtlsServer(): Promise<MtlsServer> {
+  const command = serverCommand(mtlsserverEnv, "./conformance/mtlsserver/cmd/mtlsserver");
+  if (command === null) {
+    throw new Error(`no mutual-TLS server: set ${mtlsserverEnv}`);
+  }
+  const pki = mkdtempSync(join(tmpdir(), "coyote-auth-pki-"));
+  const [program, ...args] = command as [string, ...string[]];
+  const child: ChildProcess = spawn(program, [...args, "-pki-dir", pki], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const lines = createInterface({ input: child.stdout! });
+  const urls = await new Promise<string[]>((resolve, reject) => {
+    const read: string[] = [];
+    lines.on("line", (line) => {
+      read.push(line.trim());
+      if (read.length === 2) {
+        resolve(read);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`mtlsserver exited with ${code}`)));
+  });
+  const [url = "", mtlsUrl = ""] = urls;
+  if (!url.startsWith("https://") || !mtlsUrl.startsWith("https://")) {
+    child.kill();
+    throw new Error(`mtlsserver printed ${JSON.stringify(urls)}`);
+  }
+  return {
+    url,
+    mtlsUrl,
+    pki,
+    async stop(): Promise<void> {
+      lines.close();
+      child.kill("SIGTERM");
+      await exited;
+      rmSync(pki, { recursive: true, force: true });
     },
   };
 }

@@ -209,6 +209,11 @@ export interface IntrospectionResult {
   readonly audience?: readonly string[];
   readonly issuer?: string;
   readonly jwtId?: string;
+  /**
+   * The confirmation (cnf) of a proof-of-possession token: for one bound to
+   * a client certificate, its `x5t#S256` thumbprint (RFC 8705 section 3.2).
+   */
+  readonly confirmation?: Readonly<Record<string, unknown>>;
 }
 
 /** The fields of an {@link AuthorizationRequest}. */
