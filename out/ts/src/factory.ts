@@ -61,16 +61,19 @@ export function createAuthClient(
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
-  if (chosen !== "real") {
-    throw new AuthError({
-      code: ErrorCode.NotImplemented,
-      description: `the ${chosen} mode is not available in this version of the TypeScript package`,
-      retryable: false,
-    });
-  }
   const tokenStorage =
     options.tokenStorage ?? tokenStorageFromConfig(config) ?? undefined;
-  return new RealAuthClient(config, { ...options, tokenStorage });
+  const clientOptions = { ...options, tokenStorage };
+  switch (chosen) {
+    case "real":
+      return new RealAuthClient(config, clientOptions);
+    default:
+      throw new AuthError({
+        code: ErrorCode.NotImplemented,
+        description: `the ${chosen} mode is not available in this version of the TypeScript package`,
+        retryable: false,
+      });
+  }
 }
 
 function parseMode(mode: string): RuntimeMode {
