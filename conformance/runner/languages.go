@@ -46,6 +46,18 @@ var Languages = []Language{
 		Start: []string{"{bin}/venv/bin/python", "-B", "out/python/conformance/driver.py"},
 		Env:   []string{"PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"},
 	},
+	{
+		// The generated package, installed and built in out/ts as its own
+		// build does, and the driver generated with it, compiled with its
+		// tests (dist/check is not published).
+		Name: "ts",
+		Build: [][]string{
+			{"npm", "--prefix", "out/ts", "install", "--no-audit", "--no-fund", "--no-package-lock"},
+			{"npm", "--prefix", "out/ts", "run", "build"},
+			{"npm", "--prefix", "out/ts", "run", "build:check"},
+		},
+		Start: []string{"node", "out/ts/dist/check/conformance/driver.js"},
+	},
 }
 
 // LanguageByName returns the registered language called name.

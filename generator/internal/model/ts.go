@@ -108,6 +108,11 @@ func tsFiles(m *Model) []File {
 			File{Path: "src/transport.ts", Template: "src/transport.ts.tmpl"},
 			File{Path: "src/real.ts", Template: "src/real.ts.tmpl"},
 			File{Path: "src/factory.ts", Template: "src/factory.ts.tmpl"},
+			File{Path: "src/cassette.ts", Template: "src/cassette.ts.tmpl"},
+			File{Path: "tests/cassette.test.ts", Template: "tests/cassette.test.ts.tmpl"},
+			File{Path: "src/logging.ts", Template: "src/logging.ts.tmpl"},
+			File{Path: "src/debug.ts", Template: "src/debug.ts.tmpl"},
+			File{Path: "tests/debug.test.ts", Template: "tests/debug.test.ts.tmpl"},
 			File{Path: "tests/servers.ts", Template: "tests/servers.ts.tmpl"},
 			File{Path: "tests/real.test.ts", Template: "tests/real.test.ts.tmpl"},
 			File{Path: "tests/faults.test.ts", Template: "tests/faults.test.ts.tmpl"},
@@ -117,6 +122,11 @@ func tsFiles(m *Model) []File {
 			File{Path: "conformance/driver.ts", Template: "conformance/driver.ts.tmpl"},
 			File{Path: "tests/mtls.test.ts", Template: "tests/mtls.test.ts.tmpl"},
 			File{Path: "tests/transport.test.ts", Template: "tests/transport.test.ts.tmpl"},
+			File{Path: "src/mock.ts", Template: "src/mock.ts.tmpl"},
+			File{Path: "tests/mock.test.ts", Template: "tests/mock.test.ts.tmpl"},
+			File{Path: "src/simulation-clock.ts", Template: "src/simulation-clock.ts.tmpl"},
+			File{Path: "src/simulation.ts", Template: "src/simulation.ts.tmpl"},
+			File{Path: "tests/simulation.test.ts", Template: "tests/simulation.test.ts.tmpl"},
 		)
 	}
 	for i := range files {
@@ -217,13 +227,26 @@ type TSRuntime struct {
 	// MethodType and AuthModeType name the enums of client_auth_method and
 	// auth_mode.
 	MethodType, AuthModeType string
+	// Opt is the options property of each runtime mode's option, by mode id
+	// then option name.
+	Opt map[string]map[string]string
 }
 
 // tsRuntimeNeeds are the spec names the TypeScript runtime reads, and the
 // operations it implements.
 var tsRuntimeNeeds = struct {
 	keys, codes, methods, authModes, operations []string
+	// modeOptions are the runtime modes the runtime implements, each with
+	// the options it reads.
+	modeOptions map[string][]string
 }{
+	modeOptions: map[string][]string{
+		"record":     {"cassette_path"},
+		"replay":     {"cassette_path"},
+		"debug":      {"trace_requests", "trace_responses", "performance_tracking", "log_tokens", "max_traces"},
+		"mock":       {"response_delay_ms", "failure_rate", "seed", "token_lifetime_seconds", "failure_error_code"},
+		"simulation": {"token_lifetime_seconds", "latency_ms", "error_rate", "rotate_refresh_tokens", "seed"},
+	},
 	codes: []string{"canceled", "invalid_config", "invalid_grant", "invalid_issuer", "invalid_request", "invalid_response",
 		"invalid_state", "login_required", "network_error", "not_implemented", "server_error", "storage_error",
 		"temporarily_unavailable", "invalid_token"},
@@ -266,10 +289,23 @@ func newTSRuntime(m *Model) (TSRuntime, bool) {
 		}
 	}
 	real := false
+	rt.Opt = map[string]map[string]string{}
 	for _, md := range m.Modes {
 		real = real || md.ID.Snake == "real"
+		opts := map[string]string{}
+		for _, o := range md.Options {
+			opts[o.Name.Snake] = o.Name.Camel
+		}
+		rt.Opt[md.ID.Snake] = opts
 	}
 	ok = ok && real
+	for mode, names := range tsRuntimeNeeds.modeOptions {
+		for _, name := range names {
+			if _, found := rt.Opt[mode][name]; !found {
+				ok = false
+			}
+		}
+	}
 	for _, op := range m.Operations {
 		known := false
 		for _, id := range tsRuntimeNeeds.operations {

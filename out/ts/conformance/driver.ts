@@ -26,9 +26,15 @@ import {
   AuthError,
   ConfigError,
   createAuthClient,
+  DebugAuthClient,
   isRuntimeMode,
+  MemoryLogger,
+  MockAuthClient,
   modeOptions,
+  RecordingAuthClient,
   runtimeModeValues,
+  SimulatedAuthClient,
+  SimulationTimeoutError,
   validateModeOptions,
   type AuthClient,
   type AuthorizationRequest,
@@ -80,11 +86,8 @@ class UntypedError extends Error {
 /** A client the runner created, with what it logged. */
 interface Entry {
   readonly client: AuthClient;
-  /**
-   * The client's log lines. The package has no logger hook, so nothing
-   * is logged and get_logs answers empty text.
-   */
-  readonly logs: string[];
+  /** Everything the client logged: its warnings and debug traces. */
+  readonly logs: MemoryLogger;
 }
 
 /** The clients of one session and the commands on them. */
@@ -117,27 +120,43 @@ export class Driver {
     const client = entry.client;
     switch (cmd) {
       case "call":
-        return call(client, req["op"], req["args"]);
+        return settled(client, () => call(client, req["op"], req["args"]));
       case "call_concurrent":
-        return callConcurrent(client, req);
+        return settled(client, () => callConcurrent(client, req));
       case "get_current_token": {
         const token = client.currentToken;
-        return { token: token === null ? null : tokenOf(token) };
+        return {
+          token: token === null ? null : tokenOf(token, nowOf(client)),
+        };
       }
       case "get_logs":
-        return { logs: entry.logs.map((line) => line + "\n").join("") };
-      // The package offers the real mode only (createAuthClient throws
-      // not_implemented for the others), so no client is in the mode these
-      // commands need.
+        return { logs: entry.logs.text() };
       case "get_debug_export":
+        if (!(client instanceof DebugAuthClient)) {
+          throw notInMode(name, client, "debug");
+        }
+        return { debug_export: client.exportDebugInfo() };
       case "get_performance_stats":
-        throw notInMode(name, client, "debug");
+        if (!(client instanceof DebugAuthClient)) {
+          throw notInMode(name, client, "debug");
+        }
+        return { stats: client.getPerformanceStats() };
       case "mock_control":
-        throw notInMode(name, client, "mock");
+        if (!(client instanceof MockAuthClient)) {
+          throw notInMode(name, client, "mock");
+        }
+        return mockControl(client, req["action"], req["value"]);
       case "simulation_control":
-        throw notInMode(name, client, "simulation");
+        if (!(client instanceof SimulatedAuthClient)) {
+          throw notInMode(name, client, "simulation");
+        }
+        return simulationControl(client, req["action"], req["value"]);
       case "save_cassette":
-        throw notInMode(name, client, "record");
+        if (!(client instanceof RecordingAuthClient)) {
+          throw notInMode(name, client, "record");
+        }
+        await client.saveCassette();
+        return {};
       case "close":
         this.#clients.delete(name as string);
         await client.close();
@@ -169,8 +188,15 @@ export class Driver {
     const options = loadModeOptions(req["mode_options"] ?? {});
     const customConfig = isRuntimeMode(mode) ? options[mode] : undefined;
     // The mode is chosen here, never from the MODE variable.
-    const client = createAuthClient(config, mode || "real", { customConfig });
-    this.#clients.set(name, { client, logs: [] });
+    const logs = new MemoryLogger();
+    const client = createAuthClient(config, mode || "real", {
+      customConfig,
+      logger: logs,
+    });
+    if (client instanceof SimulatedAuthClient) {
+      simulationCreated.set(client, client.simulator.clock.now());
+    }
+    this.#clients.set(name, { client, logs });
     return {};
   }
 
@@ -342,6 +368,7 @@ export async function call(
   switch (op) {
     case "authenticate_client_credentials":
       return resultAnswer(
+        client,
         await client.authenticateClientCredentials(args.scopes()),
       );
     case "start_authorization_code_flow":
@@ -355,6 +382,7 @@ export async function call(
       };
     case "authenticate_authorization_code":
       return resultAnswer(
+        client,
         await client.authenticateAuthorizationCode(
           args.text("authorization_code"),
           args.optional("redirect_uri"),
@@ -363,10 +391,12 @@ export async function call(
       );
     case "complete_authorization_code_flow":
       return resultAnswer(
+        client,
         await client.completeAuthorizationCodeFlow(args.text("callback_url")),
       );
     case "authenticate_jwt_bearer":
       return resultAnswer(
+        client,
         await client.authenticateJwtBearer(
           args.optional("subject"),
           args.scopes(),
@@ -374,6 +404,7 @@ export async function call(
       );
     case "refresh_token":
       return resultAnswer(
+        client,
         await client.refreshToken(args.optional("refresh_token")),
       );
     case "get_valid_token": {
@@ -388,7 +419,7 @@ export async function call(
         }
         throw error;
       }
-      return { token: tokenOf(token) };
+      return { token: tokenOf(token, nowOf(client)) };
     }
     case "revoke_token":
       return {
@@ -429,9 +460,260 @@ async function callConcurrent(client: AuthClient, req: Json): Promise<Json> {
   return { results };
 }
 
-function resultAnswer(result: AuthResult): Json {
+/**
+ * Changes a mock client at run time, or plays its user: the actions
+ * set_failure_rate and set_response_delay (value a number), authorize and
+ * deny (value an authorization URL; answer callback_url), seed.
+ */
+function mockControl(client: MockAuthClient, action: unknown, value: unknown): Json {
+  const number = (): number => {
+    if (typeof value !== "number") {
+      throw new DriverError(`mock_control ${String(action)}: value: want a number`);
+    }
+    return value;
+  };
+  switch (action) {
+    case "set_failure_rate":
+      client.setFailureRate(number());
+      return {};
+    case "set_response_delay":
+      client.setResponseDelay(number());
+      return {};
+    case "authorize":
+    case "deny": {
+      if (typeof value !== "string") {
+        throw new DriverError(
+          `mock_control ${action}: value (authorization URL): want a string`,
+        );
+      }
+      const callback =
+        action === "authorize" ? client.authorize(value) : client.deny(value);
+      return { callback_url: callback };
+    }
+    case "seed":
+      return { seed: client.seed };
+  }
+  throw new DriverError(`unknown mock_control action ${JSON.stringify(action)}`);
+}
+
+// -- simulation mode -----------------------------------------------------------
+
+/**
+ * How long, in real time, a simulated client's background work may take to
+ * finish or wait on the virtual clock.
+ */
+const settleTimeoutMs = 10_000;
+
+/** The fields of the values of simulation_control add_outage and inject. */
+const outageFields: ReadonlySet<string> = new Set([
+  "start_in_seconds",
+  "duration_seconds",
+  "status",
+  "retry_after_seconds",
+  "endpoints",
+]);
+const faultFields: ReadonlySet<string> = new Set([
+  "status",
+  "code",
+  "description",
+  "retry_after_seconds",
+  "endpoint",
+  "grant_type",
+  "times",
+]);
+
+/** The virtual time at which each client in simulation mode was created. */
+const simulationCreated = new WeakMap<SimulatedAuthClient, number>();
+
+/**
+ * The time by which a client's tokens are told: its simulator's virtual
+ * time in simulation mode, else the system's.
+ */
+function nowOf(client: AuthClient): number {
+  return client instanceof SimulatedAuthClient
+    ? client.simulator.clock.now()
+    : Date.now();
+}
+
+/**
+ * Waits until the background work of a client in simulation mode (an early
+ * refresh, a retry sleeping out its backoff) has finished or waits on the
+ * virtual clock; other clients have nothing to wait for.
+ */
+async function settle(client: AuthClient): Promise<void> {
+  if (!(client instanceof SimulatedAuthClient)) {
+    return;
+  }
+  try {
+    await client.waitUntilIdle(settleTimeoutMs);
+  } catch (err) {
+    if (err instanceof SimulationTimeoutError) {
+      throw new DriverError(
+        `the simulated client's background work did not come to rest within ${settleTimeoutMs} ms`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** The answer of run, once the client's background work has come to rest. */
+async function settled(client: AuthClient, run: () => Promise<Json>): Promise<Json> {
+  try {
+    return await run();
+  } finally {
+    await settle(client);
+  }
+}
+
+/**
+ * Drives a client in simulation mode: its virtual clock, outages, faults
+ * and error rate, its counters, and the user of an authorization code
+ * flow. Every action is answered once the client's background work has
+ * come to rest.
+ */
+async function simulationControl(
+  client: SimulatedAuthClient,
+  action: unknown,
+  value: unknown,
+): Promise<Json> {
+  await settle(client);
+  const simulator = client.simulator;
+  const clock = simulator.clock;
+  const created = simulationCreated.get(client) ?? clock.now();
+  switch (action) {
+    case "advance": {
+      const seconds = numberOf(action, value);
+      if (!(Number.isFinite(seconds) && seconds >= 0)) {
+        throw new DriverError(
+          "advance: value: want seconds of virtual time, 0 or more",
+        );
+      }
+      const target = clock.now() + seconds * 1000;
+      // One wakeup at a time: what wakes at a time runs at that time, and
+      // comes to rest before the clock moves on.
+      for (;;) {
+        const wakeup = clock.nextWakeup();
+        if (wakeup === null || wakeup.getTime() > target) {
+          break;
+        }
+        clock.advanceToNext();
+        await settle(client);
+      }
+      clock.set(target);
+      await settle(client);
+      return timeAnswer(clock.now(), created);
+    }
+    case "now":
+      return timeAnswer(clock.now(), created);
+    case "add_outage": {
+      const fields = fieldsOf(action, value, outageFields);
+      if (!("duration_seconds" in fields)) {
+        throw new DriverError("add_outage: value: duration_seconds is required");
+      }
+      const start =
+        clock.now() + numberOf(action, fields["start_in_seconds"] ?? 0) * 1000;
+      const endpoints = fields["endpoints"] ?? [];
+      if (
+        !Array.isArray(endpoints) ||
+        !endpoints.every((e) => typeof e === "string")
+      ) {
+        throw new DriverError("add_outage: endpoints: want a list of endpoint names");
+      }
+      simulator.addOutage(
+        start,
+        start + numberOf(action, fields["duration_seconds"]) * 1000,
+        {
+          status: numberOf(action, fields["status"] ?? 503),
+          retryAfter: optionalNumber(action, fields["retry_after_seconds"]),
+          endpoints: endpoints as string[],
+        },
+      );
+      return {};
+    }
+    case "inject": {
+      const fields = fieldsOf(action, value, faultFields);
+      if (!("status" in fields)) {
+        throw new DriverError("inject: value: status is required");
+      }
+      const text = (name: string): string | undefined => {
+        const field = fields[name] ?? "";
+        if (typeof field !== "string") {
+          throw new DriverError(`inject: ${name}: want a string`);
+        }
+        return field || undefined;
+      };
+      simulator.inject(numberOf(action, fields["status"]), text("code") ?? null, {
+        description: text("description"),
+        retryAfter: optionalNumber(action, fields["retry_after_seconds"]),
+        endpoint: text("endpoint"),
+        grantType: text("grant_type"),
+        times: numberOf(action, fields["times"] ?? 1),
+      });
+      return {};
+    }
+    case "set_error_rate":
+      simulator.setErrorRate(numberOf(action, value));
+      return {};
+    case "stats": {
+      const stats = simulator.stats();
+      return {
+        simulation_stats: {
+          endpoints: stats.endpoints,
+          grants: stats.grants,
+          access_tokens_issued: stats.accessTokensIssued,
+          refresh_tokens_issued: stats.refreshTokensIssued,
+        },
+      };
+    }
+    case "authorize":
+      if (typeof value !== "string") {
+        throw new DriverError("authorize: value (authorization URL): want a string");
+      }
+      return { callback_url: await client.authorize(value) };
+  }
+  throw new DriverError(
+    `unknown simulation_control action ${JSON.stringify(action)}`,
+  );
+}
+
+/**
+ * The virtual time now, as RFC 3339 in UTC, and the virtual seconds since
+ * created, when the client was created.
+ */
+function timeAnswer(now: number, created: number): Json {
+  return {
+    now: new Date(now).toISOString().replace(/\.000Z$/, "Z"),
+    elapsed_seconds: (now - created) / 1000,
+  };
+}
+
+function fieldsOf(action: string, value: unknown, known: ReadonlySet<string>): Json {
+  if (!isObject(value)) {
+    throw new DriverError(`${action}: value: want an object`);
+  }
+  const unknown = Object.keys(value).filter((key) => !known.has(key)).sort();
+  if (unknown.length > 0) {
+    throw new DriverError(
+      `${action}: value: unknown fields ${unknown.map((key) => JSON.stringify(key)).join(", ")}`,
+    );
+  }
+  return value;
+}
+
+function optionalNumber(action: string, value: unknown): number | null {
+  return value === undefined || value === null ? null : numberOf(action, value);
+}
+
+function numberOf(action: unknown, value: unknown): number {
+  if (typeof value !== "number") {
+    throw new DriverError(`${String(action)}: value: want a number`);
+  }
+  return value;
+}
+
+function resultAnswer(client: AuthClient, result: AuthResult): Json {
   if (result.success && result.token !== null) {
-    return { token: tokenOf(result.token) };
+    return { token: tokenOf(result.token, nowOf(client)) };
   }
   if (result.error !== null) {
     throw result.error;
@@ -442,7 +724,7 @@ function resultAnswer(result: AuthResult): Json {
 }
 
 /** The protocol's token, whose expires_in is counted from now. */
-export function tokenOf(token: AuthToken): Json {
+export function tokenOf(token: AuthToken, now: number = Date.now()): Json {
   const wire: Json = {
     access_token: token.accessToken,
     token_type: token.tokenType,
@@ -450,7 +732,7 @@ export function tokenOf(token: AuthToken): Json {
     expires_in:
       token.expiresAt === null
         ? null
-        : Math.round(token.expiresAt.getTime() - Date.now()) / 1000,
+        : Math.round(token.expiresAt.getTime() - now) / 1000,
     has_id_token: token.idToken !== null && token.idToken !== "",
   };
   if (token.refreshToken) {

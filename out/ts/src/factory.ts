@@ -6,9 +6,12 @@
  * @module
  */
 
+import { RecordingAuthClient, ReplayAuthClient } from "./cassette.js";
 import type { AuthClient } from "./client.js";
 import type { AuthClientConfig } from "./config.js";
+import { DebugAuthClient } from "./debug.js";
 import { AuthError, ConfigError, ErrorCode } from "./errors.js";
+import { MockAuthClient } from "./mock.js";
 import {
   isRuntimeMode,
   modeOptions,
@@ -19,10 +22,17 @@ import {
   type RuntimeModeOptions,
 } from "./modes.js";
 import { RealAuthClient, type RealAuthClientOptions } from "./real.js";
+import { SimulatedAuthClient, type SimulatedServer } from "./simulation.js";
 import { tokenStorageFromConfig } from "./stores.js";
 
 /** What {@link createAuthClient} takes besides the configuration and mode. */
 export interface CreateAuthClientOptions extends RealAuthClientOptions {
+  /**
+   * The simulation mode's server, so that the caller keeps a handle on its
+   * clock, outages and counters; by default one built from the mode's
+   * options. Used in the simulation mode only.
+   */
+  simulator?: SimulatedServer;
   /** The mode's options by name (see {@link RuntimeModeOptions}). */
   customConfig?: Partial<RuntimeModeOptions[RuntimeMode]>;
 }
@@ -35,6 +45,17 @@ export interface CreateAuthClientOptions extends RealAuthClientOptions {
  * It throws a {@link ConfigError} naming every problem of the
  * configuration, the mode or its options, and an {@link AuthError} with
  * code `not_implemented` for a mode this version does not offer yet.
+ *
+ * `record` is the real client writing a cassette of every exchange to the
+ * mode's `cassette_path` ({@link RecordingAuthClient}); `replay` answers
+ * every exchange from that cassette, with no network
+ * ({@link ReplayAuthClient}), and throws an `invalid_config`
+ * {@link AuthError} when the cassette cannot be read.
+ *
+ * `simulation` is the real client talking to an in-process simulated
+ * authorization server on a virtual clock ({@link SimulatedAuthClient}),
+ * the `simulator` option when given; it throws a {@link ConfigError} for a
+ * `transport` or `clock` option, which the simulator provides.
  *
  * Without a `tokenStorage` option, a client of a configuration with
  * `tokenStoragePath` keeps its tokens in that file (a
@@ -67,6 +88,34 @@ export function createAuthClient(
   switch (chosen) {
     case "real":
       return new RealAuthClient(config, clientOptions);
+    case "mock":
+      return new MockAuthClient(config, {
+        ...clientOptions,
+        mock: options.customConfig as Partial<RuntimeModeOptions["mock"]>,
+      });
+    case "debug":
+      return new DebugAuthClient(
+        config,
+        clientOptions,
+        modeOptions("debug", options.customConfig as Partial<RuntimeModeOptions["debug"]>),
+      );
+    case "record":
+      return new RecordingAuthClient(
+        config,
+        modeOptions("record", options.customConfig as Partial<RuntimeModeOptions["record"]>).cassettePath,
+        clientOptions,
+      );
+    case "replay":
+      return new ReplayAuthClient(
+        config,
+        modeOptions("replay", options.customConfig as Partial<RuntimeModeOptions["replay"]>).cassettePath,
+        clientOptions,
+      );
+    case "simulation":
+      return new SimulatedAuthClient(config, {
+        ...clientOptions,
+        simulation: options.customConfig as Partial<RuntimeModeOptions["simulation"]>,
+      });
     default:
       throw new AuthError({
         code: ErrorCode.NotImplemented,

@@ -13,6 +13,7 @@ import { inspect } from "node:util";
 import type { AuthClient } from "./client.js";
 import type { AuthClientConfig } from "./config.js";
 import { AuthError, ErrorCode } from "./errors.js";
+import { silentLogger, type Logger } from "./logging.js";
 import type { RuntimeMode } from "./modes.js";
 import {
   authenticate,
@@ -93,6 +94,12 @@ export interface RealAuthClientOptions {
   retryPolicy?: RetryPolicy;
   /** The clock; {@link systemClock} by default. */
   clock?: Clock;
+  /**
+   * Where the client logs its warnings (a failed refresh served by the
+   * cached token, a failed discovery, a retry); nothing is logged by
+   * default. `console` will do. Never given a secret or a token.
+   */
+  logger?: Logger;
 }
 
 /** The cached token, when it is due for refresh, and it as a settled promise. */
@@ -168,6 +175,8 @@ interface Pending {
 export class RealAuthClient implements AuthClient {
   readonly config: AuthClientConfig;
   readonly mode: RuntimeMode = "real";
+  /** Where the client logs; {@link silentLogger} by default. */
+  protected readonly logger: Logger;
 
   readonly #clientId: string;
   readonly #clientSecret: string;
@@ -237,6 +246,7 @@ export class RealAuthClient implements AuthClient {
       options.retryPolicy ??
       new RetryPolicy({ maxRetries: config.maxRetries });
     this.#clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
     this.#mtls =
       this.#authMode === "client_credentials_mtls" ||
       this.#method === "tls_client_auth" ||
@@ -264,6 +274,14 @@ export class RealAuthClient implements AuthClient {
   /** The error of the last getValidToken that found no token, or null. */
   get lastError(): AuthError | null {
     return this.#lastError;
+  }
+
+  /**
+   * Whether a token request that getValidToken started (a refresh in the
+   * background, or the one its callers wait for) is still running.
+   */
+  protected get tokenRequestInFlight(): boolean {
+    return this.#inflight !== null;
   }
 
   // -- operations ------------------------------------------------------------
@@ -403,6 +421,7 @@ export class RealAuthClient implements AuthClient {
       return response.status < 500;
     } catch (error) {
       if (error instanceof AuthError) {
+        this.logger.warn("test_connection failed", errorFields(error));
         return false;
       }
       throw error;
@@ -435,6 +454,7 @@ export class RealAuthClient implements AuthClient {
         if (!(error instanceof AuthError)) {
           throw error;
         }
+        this.logger.warn("revoking on close failed", errorFields(error));
       }
     }
     if (this.#ownsTransport) {
@@ -471,7 +491,11 @@ export class RealAuthClient implements AuthClient {
       // Due for refresh but still valid: served at once while one
       // background request replaces it.
       if (this.#inflight === null) {
-        this.#lead().catch(() => undefined);
+        this.#lead().catch((error: unknown) =>
+          this.logger.error("background token refresh failed", {
+            error: errorName(error),
+          }),
+        );
       }
       return entry.settled;
     }
@@ -530,6 +554,10 @@ export class RealAuthClient implements AuthClient {
           entry !== null &&
           !entry.token.isExpired(this.#clock.now())
         ) {
+          this.logger.warn(
+            "token refresh failed, using the cached token",
+            errorFields(error),
+          );
           this.#lastError = error;
           this.#postpone(entry, this.#failed(error));
           return entry.token;
@@ -540,6 +568,7 @@ export class RealAuthClient implements AuthClient {
       if (!(error instanceof AuthError)) {
         throw error;
       }
+      this.logger.warn("no valid token", errorFields(error));
       this.#lastError = error;
       this.#failed(error);
       return null;
@@ -584,6 +613,10 @@ export class RealAuthClient implements AuthClient {
         if (!canGrant || !(error instanceof AuthError)) {
           throw error;
         }
+        this.logger.info(
+          "refresh failed, authenticating again",
+          errorFields(error),
+        );
       }
     }
     if (canGrant) {
@@ -652,7 +685,7 @@ export class RealAuthClient implements AuthClient {
         retryable: false,
       });
     }
-    const signer = this.#getSigner();
+    const signer = this.jwtSigner();
     const requested = scopes?.length ? [...scopes] : [...this.#defaultScopes];
     const form: Record<string, string> = { grant_type: jwtBearerGrantType };
     if (requested.length > 0) {
@@ -1033,7 +1066,7 @@ export class RealAuthClient implements AuthClient {
     if (this.#method === "private_key_jwt") {
       const audience =
         this.config.jwtAudience || endpoints.token || url;
-      assertion = await this.#getSigner().sign(
+      assertion = await this.jwtSigner().sign(
         this.#clientId,
         this.#clientId,
         audience,
@@ -1049,6 +1082,15 @@ export class RealAuthClient implements AuthClient {
       assertion,
     );
     return { method: "POST", url, headers, form };
+  }
+
+  /**
+   * What signs the JWTs the client sends (JWT bearer grants,
+   * private_key_jwt assertions): by default the signer of the configured
+   * key, read on first use.
+   */
+  protected jwtSigner(): Pick<Signer, "sign"> {
+    return this.#getSigner();
   }
 
   /** The signer of the configured key, read on first use. */
@@ -1101,6 +1143,10 @@ export class RealAuthClient implements AuthClient {
       if (cached === null || !(error instanceof AuthError)) {
         throw error;
       }
+      this.logger.warn(
+        "discovery failed, using the known endpoints",
+        errorFields(error),
+      );
       this.#endpointsUntil = this.#clock.now() + staleRetryDelayMs;
       return cached;
     }
@@ -1161,6 +1207,13 @@ export class RealAuthClient implements AuthClient {
         if (wait === null) {
           throw error;
         }
+        this.logger.info("request failed, retrying", {
+          ...errorFields(error),
+          method: request.method,
+          url: withoutQuery(request.url),
+          attempt,
+          delay_seconds: wait / 1000,
+        });
       }
       await this.#clock.sleep(wait);
     }
@@ -1241,6 +1294,21 @@ function need(url: string, name: string, setting: string): string {
     });
   }
   return url;
+}
+
+/** The fields that describe error in a log record; never a secret. */
+function errorFields(error: AuthError): Record<string, unknown> {
+  return { code: error.code, error: error.message };
+}
+
+/** A URL without its query or credentials, for messages. */
+function withoutQuery(text: string): string {
+  try {
+    const url = new URL(text);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return "(invalid URL)";
+  }
 }
 
 /** A failure the client detects, which sending again does not mend. */

@@ -114,10 +114,111 @@ describe("driver protocol", () => {
     });
   });
 
-  it("answers the package's not_implemented for a mode it does not offer", async () => {
-    const [mock] = await session({ cmd: "create_client", client: "m", config, mode: "mock" });
-    assert.equal(mock!["error"].code, "not_implemented");
-    assert.match(mock!["error"].description, /mock/);
+  it("runs mock_control on a mock client", async () => {
+    const mock = {
+      cmd: "create_client",
+      client: "m",
+      mode: "mock",
+      mode_options: { mock: { failure_rate: 1, seed: 42 } },
+      config: {
+        ...config,
+        client_secret: "",
+        auth_mode: "authorization_code_pkce",
+        client_auth_method: "none",
+        redirect_uri: "http://127.0.0.1:8080/callback",
+      },
+    };
+    const start = { cmd: "call", client: "m", op: "start_authorization_code_flow" };
+    const answers = await session(
+      mock,
+      { cmd: "mock_control", client: "m", action: "seed" },
+      start,
+      { cmd: "mock_control", client: "m", action: "set_failure_rate", value: 1.5 },
+      { cmd: "mock_control", client: "m", action: "set_failure_rate", value: "high" },
+      { cmd: "mock_control", client: "m", action: "set_response_delay", value: 0 },
+      { cmd: "mock_control", client: "m", action: "fly" },
+      { cmd: "mock_control", client: "m", action: "authorize", value: 7 },
+    );
+    const [created, seed, started, outOfRange, notNumber, delay, unknown, notUrl] = answers;
+    assert.deepEqual(created, { ok: true });
+    assert.deepEqual(seed, { ok: true, seed: 42 });
+    const url: string = started!["authorization_request"].url;
+    assert.match(url, /^https:\/\/auth\.mock\.invalid\/authorize\?/);
+    assert.equal(outOfRange!["error"].code, "invalid_config");
+    assert.equal(notNumber!["error"].code, "driver_error");
+    assert.deepEqual(delay, { ok: true });
+    assert.equal(unknown!["error"].code, "driver_error");
+    assert.equal(notUrl!["error"].code, "driver_error");
+
+    // The mock user approves or refuses any authorization request of the
+    // mock server.
+    const request =
+      "https://auth.mock.invalid/authorize?response_type=code&state=s1&redirect_uri=" +
+      encodeURIComponent("http://127.0.0.1:8080/callback");
+    const [, approved, refused] = await session(
+      mock,
+      { cmd: "mock_control", client: "m", action: "authorize", value: request },
+      { cmd: "mock_control", client: "m", action: "deny", value: request },
+    );
+    const callback = new URL(approved!["callback_url"]);
+    assert.equal(callback.origin + callback.pathname, "http://127.0.0.1:8080/callback");
+    assert.match(callback.searchParams.get("code") ?? "", /^mock_code_/);
+    assert.equal(callback.searchParams.get("state"), "s1");
+    assert.equal(callback.searchParams.get("iss"), "https://auth.mock.invalid");
+    const refusal = new URL(refused!["callback_url"]);
+    assert.equal(refusal.searchParams.get("error"), "access_denied");
+    assert.equal(refusal.searchParams.get("state"), "s1");
+  });
+
+  it("runs simulation_control on a simulation client, settling after each call", async () => {
+    const sim = { ...config, refresh_buffer_seconds: 60, max_retries: 0 };
+    const answers = await session(
+      {
+        cmd: "create_client",
+        client: "s",
+        mode: "simulation",
+        mode_options: { simulation: { token_lifetime_seconds: 600 } },
+        config: sim,
+      },
+      { cmd: "call", client: "s", op: "get_valid_token" },
+      { cmd: "simulation_control", client: "s", action: "advance", value: 540 },
+      { cmd: "call", client: "s", op: "get_valid_token" },
+      { cmd: "get_current_token", client: "s" },
+      { cmd: "simulation_control", client: "s", action: "stats" },
+      { cmd: "simulation_control", client: "s", action: "inject", value: { status: 429, retry_after_seconds: 7, endpoint: "token" } },
+      { cmd: "call", client: "s", op: "authenticate_client_credentials" },
+      { cmd: "simulation_control", client: "s", action: "set_error_rate", value: 1.5 },
+      { cmd: "simulation_control", client: "s", action: "advance", value: "soon" },
+      { cmd: "simulation_control", client: "s", action: "add_outage", value: { duration_seconds: 1, color: "red" } },
+      { cmd: "simulation_control", client: "s", action: "now" },
+    );
+    const succeeded = answers.filter((_, i) => i < 7 || i === 11);
+    assert.ok(succeeded.every((a) => a["ok"] === true), JSON.stringify(answers));
+    const [, first, advanced, served, current, stats, , throttled, rate, shape, fields, now] = answers;
+    assert.equal(first!["token"].expires_in, 600);
+    assert.deepEqual(advanced, { ok: true, now: "2030-01-01T00:09:00Z", elapsed_seconds: 540 });
+    // The cached token with 60 s left, while its replacement has landed.
+    assert.equal(served!["token"].access_token, first!["token"].access_token);
+    assert.equal(served!["token"].expires_in, 60);
+    assert.notEqual(current!["token"].access_token, first!["token"].access_token);
+    assert.equal(current!["token"].expires_in, 600);
+    const counters = stats!["simulation_stats"];
+    assert.deepEqual(counters.grants.client_credentials, {
+      requests: 2,
+      succeeded: 2,
+      failed: 0,
+      injected: 0,
+      abandoned: 0,
+    });
+    assert.equal(counters.endpoints.metadata.requests, 1);
+    assert.equal(counters.access_tokens_issued, 2);
+    assert.equal(throttled!["error"].code, "temporarily_unavailable");
+    assert.equal(throttled!["error"].status, 429);
+    assert.equal(throttled!["error"].retry_after_seconds, 7);
+    assert.equal(rate!["error"].code, "invalid_config");
+    assert.equal(shape!["error"].code, "driver_error");
+    assert.equal(fields!["error"].code, "driver_error");
+    assert.equal(now!["elapsed_seconds"], 540);
   });
 
   it("answers driver_error for bad arguments and mode commands", async () => {

@@ -286,16 +286,9 @@ describe("createAuthClient", () => {
     assert.equal(auth.mode, "real");
   });
 
-  it("other modes are not_implemented", () => {
-    for (const mode of ["mock", "debug", "record", "replay", "simulation"]) {
-      assert.throws(
-        () => createAuthClient(serverConfig(server.url), mode),
-        (error: unknown) =>
-          error instanceof AuthError &&
-          error.code === "not_implemented" &&
-          !error.retryable,
-      );
-    }
+  it("simulation gives a client of the simulation mode", () => {
+    const auth = createAuthClient(serverConfig(server.url), "simulation");
+    assert.equal(auth.mode, "simulation");
   });
 
   it("an unknown mode and an invalid configuration are refused", () => {
