@@ -47,6 +47,7 @@ test-dotnet:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./cmd/coyotegen/... ./runtime/... ./conformance/...
 	scripts/bench-python.sh
+	scripts/bench-ts.sh
 
 golden:
 	$(GO) test ./cmd/coyotegen/... -run TestGolden -update

@@ -12,14 +12,23 @@ import (
 // client's JWTs) and undici (the HTTP client of Node's fetch, whose Agent
 // carries the TLS settings and the mutual-TLS client certificate; the major
 // version Node 20 bundles) at run time; the compiler and Node's type
-// declarations to build and test.
+// declarations to build and test; prettier, eslint with its JavaScript
+// rules and typescript-eslint for the format and lint gate.
 const (
 	tsYAMLVersion       = "2.9.1"
 	tsJoseVersion       = "6.2.19"
 	tsUndiciVersion     = "6.29.1"
 	tsTypeScriptVersion = "5.9.3"
 	tsNodeTypesVersion  = "20.19.43"
+	tsPrettierVersion   = "3.10.1"
+	tsESLintVersion     = "10.16.0"
+	tsESLintJSVersion   = "10.0.1"
+	tsTSESLintVersion   = "8.74.0"
 	tsNodeEngine        = ">=20"
+	// openid-client is what benchmarks/bench-token.ts compares the
+	// package with; benchmarks/package.json pins it, apart from the
+	// package's own dependencies.
+	tsOpenIDClientVersion = "6.8.9"
 )
 
 // tsWidth is the line width the TypeScript output is laid out for, as
@@ -82,6 +91,7 @@ func tsFiles(m *Model) []File {
 		{Path: "tsconfig.test.json", Template: "tsconfig.test.json.tmpl"},
 		{Path: ".npmrc", Template: "npmrc.tmpl"},
 		{Path: ".gitignore", Template: "gitignore.tmpl"},
+		{Path: "eslint.config.js", Template: "eslint.config.js.tmpl"},
 		{Path: "README.md", Template: "README.md.tmpl"},
 		{Path: "src/index.ts", Template: "src/index.ts.tmpl"},
 		{Path: "src/enums.ts", Template: "src/enums.ts.tmpl"},
@@ -127,6 +137,11 @@ func tsFiles(m *Model) []File {
 			File{Path: "src/simulation-clock.ts", Template: "src/simulation-clock.ts.tmpl"},
 			File{Path: "src/simulation.ts", Template: "src/simulation.ts.tmpl"},
 			File{Path: "tests/simulation.test.ts", Template: "tests/simulation.test.ts.tmpl"},
+			File{Path: "tests/factory.test.ts", Template: "tests/factory.test.ts.tmpl"},
+			File{Path: "tests/readme.test.ts", Template: "tests/readme.test.ts.tmpl"},
+			File{Path: "benchmarks/package.json", Template: "benchmarks/package.json.tmpl"},
+			File{Path: "benchmarks/tsconfig.json", Template: "benchmarks/tsconfig.json.tmpl"},
+			File{Path: "benchmarks/bench-token.ts", Template: "benchmarks/bench-token.ts.tmpl"},
 		)
 	}
 	for i := range files {
@@ -155,6 +170,7 @@ type TSView struct {
 	PackageDoc  []string // the package's doc comment lines
 	Deps        []TSDep  // dependencies
 	DevDeps     []TSDep  // devDependencies
+	BenchDeps   []TSDep  // dependencies of benchmarks/package.json
 
 	YAMLRoot     string
 	YAMLRootLit  string
@@ -223,6 +239,7 @@ type TSView struct {
 // missing name fails generation (missingkey=error).
 type TSRuntime struct {
 	Key  map[string]string // config property by field name
+	Env  map[string]string // environment variable by field name
 	Code map[string]string // ErrorCode member expression by code
 	// MethodType and AuthModeType name the enums of client_auth_method and
 	// auth_mode.
@@ -265,9 +282,10 @@ var tsRuntimeNeeds = struct {
 }
 
 func newTSRuntime(m *Model) (TSRuntime, bool) {
-	rt := TSRuntime{Key: map[string]string{}, Code: map[string]string{}}
+	rt := TSRuntime{Key: map[string]string{}, Env: map[string]string{}, Code: map[string]string{}}
 	for _, f := range m.Fields {
 		rt.Key[f.Name.Snake] = f.Name.Camel
+		rt.Env[f.Name.Snake] = f.Env
 	}
 	for _, e := range m.Errors {
 		rt.Code[e.Code] = "ErrorCode." + e.Names.Pascal
@@ -476,7 +494,11 @@ func newTSView(m *Model) *TSView {
 	} else {
 		v.Deps = tsDeps([][2]string{{"yaml", tsYAMLVersion}})
 	}
-	v.DevDeps = tsDeps([][2]string{{"@types/node", tsNodeTypesVersion}, {"typescript", tsTypeScriptVersion}})
+	v.DevDeps = tsDeps([][2]string{{"@eslint/js", tsESLintJSVersion}, {"@types/node", tsNodeTypesVersion},
+		{"eslint", tsESLintVersion}, {"prettier", tsPrettierVersion}, {"typescript", tsTypeScriptVersion},
+		{"typescript-eslint", tsTSESLintVersion}})
+
+	v.BenchDeps = tsDeps([][2]string{{"openid-client", tsOpenIDClientVersion}})
 
 	enums := map[*Enum]*TSEnum{}
 	for _, e := range m.Enums {
@@ -632,7 +654,7 @@ func newTSView(m *Model) *TSView {
 	}
 	v.EnumExportLines = tsImport("export", append(enumExports, "valuesOf", "type ValueOf"), "./enums.js")
 	modeNames := []string{"defaultRuntimeMode", "isRuntimeMode", "modeOptions", "RuntimeMode", "runtimeModeEnv",
-		"runtimeModeFromEnv", "runtimeModeValues", "validateModeOptions"}
+		"runtimeModeFromEnv", "runtimeModeValues", "unknownModeOptions", "validateModeOptions"}
 	for _, tm := range v.Modes {
 		modeNames = append(modeNames, tm.DefaultsVar, "type "+tm.OptionsType)
 	}
@@ -935,7 +957,11 @@ func tsRender(v tsLit, indent int, prefix, suffix string) []string {
 	switch v := v.(type) {
 	case tsRaw:
 		line := pad + prefix + string(v) + suffix
-		if len(line) > tsWidth && strings.HasSuffix(prefix, ": ") && (strings.HasPrefix(string(v), `"`) || strings.HasPrefix(string(v), "'")) {
+		// A string too long for the line moves to the next one, unless its
+		// key is shorter than five characters (prettier's tab width plus
+		// three), which prettier leaves on the key's line.
+		shortKey := len(strings.TrimSuffix(prefix, ": ")) < 5
+		if len(line) > tsWidth && strings.HasSuffix(prefix, ": ") && !shortKey && (strings.HasPrefix(string(v), `"`) || strings.HasPrefix(string(v), "'")) {
 			return []string{pad + strings.TrimSuffix(prefix, " "), pad + "  " + string(v) + suffix}
 		}
 		if len(line) > tsWidth && strings.HasSuffix(prefix, " = ") && !strings.HasPrefix(prefix, "const ") {

@@ -52,7 +52,9 @@ export const protocolVersion = 1;
 
 /** The version of the package, as its package.json declares it. */
 export const sdkVersion: string = (
-  createRequire(import.meta.url)("@coyotesense/infra-security" + "/package.json") as {
+  createRequire(import.meta.url)(
+    "@coyotesense/infra-security" + "/package.json",
+  ) as {
     version: string;
   }
 ).version;
@@ -111,7 +113,8 @@ export class Driver {
         return this.createClient(req);
     }
     const name = req["client"] ?? "";
-    const entry = typeof name === "string" ? this.#clients.get(name) : undefined;
+    const entry =
+      typeof name === "string" ? this.#clients.get(name) : undefined;
     if (entry === undefined) {
       throw new DriverError(
         `no client named ${JSON.stringify(name)}: create it first`,
@@ -213,7 +216,11 @@ export class Driver {
   }
 }
 
-function notInMode(name: unknown, client: AuthClient, mode: string): DriverError {
+function notInMode(
+  name: unknown,
+  client: AuthClient,
+  mode: string,
+): DriverError {
   return new DriverError(
     `client ${JSON.stringify(name)} is not in ${mode} mode (it is in ${client.mode} mode)`,
   );
@@ -351,7 +358,7 @@ class Args {
         `args of ${this.#op}: scopes: want a list of strings`,
       );
     }
-    return value.length > 0 ? (value as string[]) : undefined;
+    return value.length > 0 ? value : undefined;
   }
 }
 
@@ -411,7 +418,7 @@ export async function call(
       const token = await client.getValidToken();
       if (token === null) {
         // The client keeps the failure that left it without a token.
-        const error = (client as { lastError?: unknown }).lastError;
+        const error = (client as { lastError?: AuthError | null }).lastError;
         if (error === null || error === undefined) {
           throw new UntypedError(
             "getValidToken resolved to null without a lastError",
@@ -449,7 +456,11 @@ export async function call(
  */
 async function callConcurrent(client: AuthClient, req: Json): Promise<Json> {
   const callers = req["callers"];
-  if (typeof callers !== "number" || !Number.isInteger(callers) || callers < 1) {
+  if (
+    typeof callers !== "number" ||
+    !Number.isInteger(callers) ||
+    callers < 1
+  ) {
     throw new DriverError("call_concurrent needs callers >= 1");
   }
   const results = await Promise.all(
@@ -465,10 +476,16 @@ async function callConcurrent(client: AuthClient, req: Json): Promise<Json> {
  * set_failure_rate and set_response_delay (value a number), authorize and
  * deny (value an authorization URL; answer callback_url), seed.
  */
-function mockControl(client: MockAuthClient, action: unknown, value: unknown): Json {
+function mockControl(
+  client: MockAuthClient,
+  action: unknown,
+  value: unknown,
+): Json {
   const number = (): number => {
     if (typeof value !== "number") {
-      throw new DriverError(`mock_control ${String(action)}: value: want a number`);
+      throw new DriverError(
+        `mock_control ${String(action)}: value: want a number`,
+      );
     }
     return value;
   };
@@ -493,7 +510,9 @@ function mockControl(client: MockAuthClient, action: unknown, value: unknown): J
     case "seed":
       return { seed: client.seed };
   }
-  throw new DriverError(`unknown mock_control action ${JSON.stringify(action)}`);
+  throw new DriverError(
+    `unknown mock_control action ${JSON.stringify(action)}`,
+  );
 }
 
 // -- simulation mode -----------------------------------------------------------
@@ -557,7 +576,10 @@ async function settle(client: AuthClient): Promise<void> {
 }
 
 /** The answer of run, once the client's background work has come to rest. */
-async function settled(client: AuthClient, run: () => Promise<Json>): Promise<Json> {
+async function settled(
+  client: AuthClient,
+  run: () => Promise<Json>,
+): Promise<Json> {
   try {
     return await run();
   } finally {
@@ -608,7 +630,9 @@ async function simulationControl(
     case "add_outage": {
       const fields = fieldsOf(action, value, outageFields);
       if (!("duration_seconds" in fields)) {
-        throw new DriverError("add_outage: value: duration_seconds is required");
+        throw new DriverError(
+          "add_outage: value: duration_seconds is required",
+        );
       }
       const start =
         clock.now() + numberOf(action, fields["start_in_seconds"] ?? 0) * 1000;
@@ -617,7 +641,9 @@ async function simulationControl(
         !Array.isArray(endpoints) ||
         !endpoints.every((e) => typeof e === "string")
       ) {
-        throw new DriverError("add_outage: endpoints: want a list of endpoint names");
+        throw new DriverError(
+          "add_outage: endpoints: want a list of endpoint names",
+        );
       }
       simulator.addOutage(
         start,
@@ -625,7 +651,7 @@ async function simulationControl(
         {
           status: numberOf(action, fields["status"] ?? 503),
           retryAfter: optionalNumber(action, fields["retry_after_seconds"]),
-          endpoints: endpoints as string[],
+          endpoints: endpoints,
         },
       );
       return {};
@@ -642,13 +668,17 @@ async function simulationControl(
         }
         return field || undefined;
       };
-      simulator.inject(numberOf(action, fields["status"]), text("code") ?? null, {
-        description: text("description"),
-        retryAfter: optionalNumber(action, fields["retry_after_seconds"]),
-        endpoint: text("endpoint"),
-        grantType: text("grant_type"),
-        times: numberOf(action, fields["times"] ?? 1),
-      });
+      simulator.inject(
+        numberOf(action, fields["status"]),
+        text("code") ?? null,
+        {
+          description: text("description"),
+          retryAfter: optionalNumber(action, fields["retry_after_seconds"]),
+          endpoint: text("endpoint"),
+          grantType: text("grant_type"),
+          times: numberOf(action, fields["times"] ?? 1),
+        },
+      );
       return {};
     }
     case "set_error_rate":
@@ -667,7 +697,9 @@ async function simulationControl(
     }
     case "authorize":
       if (typeof value !== "string") {
-        throw new DriverError("authorize: value (authorization URL): want a string");
+        throw new DriverError(
+          "authorize: value (authorization URL): want a string",
+        );
       }
       return { callback_url: await client.authorize(value) };
   }
@@ -687,11 +719,17 @@ function timeAnswer(now: number, created: number): Json {
   };
 }
 
-function fieldsOf(action: string, value: unknown, known: ReadonlySet<string>): Json {
+function fieldsOf(
+  action: string,
+  value: unknown,
+  known: ReadonlySet<string>,
+): Json {
   if (!isObject(value)) {
     throw new DriverError(`${action}: value: want an object`);
   }
-  const unknown = Object.keys(value).filter((key) => !known.has(key)).sort();
+  const unknown = Object.keys(value)
+    .filter((key) => !known.has(key))
+    .sort();
   if (unknown.length > 0) {
     throw new DriverError(
       `${action}: value: unknown fields ${unknown.map((key) => JSON.stringify(key)).join(", ")}`,
@@ -847,7 +885,10 @@ function write(output: Writable, text: string): Promise<void> {
  * command at a time, and returns the exit status. Every client is closed
  * before it returns.
  */
-export async function serve(input: Readable, output: Writable): Promise<number> {
+export async function serve(
+  input: Readable,
+  output: Writable,
+): Promise<number> {
   const driver = new Driver();
   const lines = createInterface({ input, crlfDelay: Infinity });
   try {

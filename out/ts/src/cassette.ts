@@ -86,7 +86,11 @@ export interface Cassette {
 }
 
 const requestHeaders = ["Accept", "Authorization", "Content-Type"] as const;
-const responseHeaders = ["Cache-Control", "Content-Type", "Retry-After"] as const;
+const responseHeaders = [
+  "Cache-Control",
+  "Content-Type",
+  "Retry-After",
+] as const;
 const placeholderPattern = /^<<[a-z][a-z_]*(?::[1-9][0-9]*)?>>$/;
 const numberedKinds: ReadonlySet<string> = new Set([
   "authorization_code",
@@ -167,7 +171,7 @@ function parseJson(text: string): unknown {
   let last = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text[i];
     if (inString) {
       if (c === "\\") {
         i++;
@@ -214,7 +218,10 @@ function isRawNumber(value: string): boolean {
 /** application/x-www-form-urlencoded encoding of one name or value. */
 function quotePlus(text: string): string {
   return encodeURIComponent(text)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(
+      /[!'()*]/g,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+    )
     .replace(/%20/g, "+");
 }
 
@@ -267,7 +274,7 @@ function splitUrl(raw: string): UrlParts {
   let scheme = "";
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(rest);
   if (m !== null) {
-    scheme = m[1]!.toLowerCase();
+    scheme = m[1].toLowerCase();
     rest = rest.slice(m[0].length);
   }
   let netloc = "";
@@ -362,7 +369,7 @@ class Redactor {
         break;
       }
       if (s.includes(v)) {
-        s = s.split(v).join(this.#placeholders.get(v)!);
+        s = s.split(v).join(this.#placeholders.get(v));
       }
     }
     return s;
@@ -488,7 +495,7 @@ class Redactor {
     for (const part of [request, response]) {
       const headers = part.headers ?? {};
       for (const name of Object.keys(headers)) {
-        headers[name] = this.known(headers[name]!);
+        headers[name] = this.known(headers[name]);
       }
       if (part.body !== undefined) {
         part.body = this.known(part.body);
@@ -512,7 +519,7 @@ function compareNames(a: string, b: string): number {
   const x = [...a];
   const y = [...b];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
+    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
     if (d !== 0) {
       return d;
     }
@@ -615,7 +622,10 @@ export class Recorder {
       req.form = ps.map(([name, value]) => ({ name, value }));
     }
     const resp: CassetteResponse = { status: response.status };
-    const rheaders = kept((name) => response.headers.get(name), responseHeaders);
+    const rheaders = kept(
+      (name) => response.headers.get(name),
+      responseHeaders,
+    );
     if (Object.keys(rheaders).length > 0) {
       resp.headers = sortedRecord(rheaders);
     }
@@ -880,7 +890,9 @@ class Shape {
       out.push(`URL: recorded ${quote(this.base)}, got ${quote(got.base)}`);
     }
     if (this.query !== got.query) {
-      out.push(`URL query: recorded ${quote(this.query)}, got ${quote(got.query)}`);
+      out.push(
+        `URL query: recorded ${quote(this.query)}, got ${quote(got.query)}`,
+      );
     }
     const names = [...new Set([...this.form.keys(), ...got.form.keys()])].sort(
       compareNames,
@@ -895,7 +907,8 @@ class Shape {
         );
       } else if (rec === undefined) {
         out.push(
-          `form parameter ${quote(name)} was not recorded` + shown(" (got {})", g),
+          `form parameter ${quote(name)} was not recorded` +
+            shown(" (got {})", g),
         );
       } else if (!sameValues(rec, g)) {
         out.push(
@@ -1021,7 +1034,10 @@ function normaliseValue(name: string, v: string): string {
       parts.scheme === "http" &&
       (host === "127.0.0.1" || host === "::1" || host === "localhost")
     ) {
-      return joinUrl({ ...parts, netloc: host.includes(":") ? `[${host}]` : host });
+      return joinUrl({
+        ...parts,
+        netloc: host.includes(":") ? `[${host}]` : host,
+      });
     }
   }
   return v;
@@ -1073,14 +1089,15 @@ export class Replayer {
    * naming the closest recorded request and how it differs.
    */
   answer(request: ProtocolRequest): TransportResponse {
-    const form = Object.entries(request.form ?? {}).map(
-      ([n, v]): Pair => [String(n), String(v)],
-    );
+    const form = Object.entries(request.form ?? {}).map(([n, v]): Pair => [
+      String(n),
+      String(v),
+    ]);
     const got = new Shape(request.method, request.url, form, "");
     for (let i = 0; i < this.#shapes.length; i++) {
-      if (!this.#used[i] && this.#shapes[i]!.matches(got)) {
+      if (!this.#used[i] && this.#shapes[i].matches(got)) {
         this.#used[i] = true;
-        return replayedResponse(this.#cassette.interactions[i]!.response);
+        return replayedResponse(this.#cassette.interactions[i].response);
       }
     }
     throw new AuthError({
@@ -1108,7 +1125,7 @@ export class Replayer {
     if (best < 0) {
       return `${head}: the cassette has no interactions`;
     }
-    const rq = this.#cassette.interactions[best]!.request;
+    const rq = this.#cassette.interactions[best].request;
     if (bestDiffs.length === 0) {
       const n = this.#shapes.filter((shape) => shape.matches(got)).length;
       bestDiffs = [
@@ -1213,7 +1230,8 @@ export class RecordingAuthClient extends RealAuthClient {
     cassettePath: string,
     options: RealAuthClientOptions = {},
   ) {
-    const inner = options.transport ?? transportFromConfig(config, options.fetch);
+    const inner =
+      options.transport ?? transportFromConfig(config, options.fetch);
     const recording = new RecordingTransport(inner, new Recorder(cassettePath));
     super(config, { ...options, transport: recording });
     this.#recording = recording;

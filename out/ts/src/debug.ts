@@ -209,7 +209,7 @@ class Stats {
         return 0;
       }
       const rank = Math.max(1, Math.ceil((q * 1000 * ordered.length) / 1000));
-      return ordered[Math.min(rank, ordered.length) - 1]!;
+      return ordered[Math.min(rank, ordered.length) - 1];
     };
     const stats: Record<string, number | string> = {
       call_count: this.calls,
@@ -291,8 +291,12 @@ class Redactor {
     return debugRedacted;
   }
 
-  headers(headers: Iterable<[string, string]>): Record<string, string> | undefined {
-    const entries = [...headers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  headers(
+    headers: Iterable<[string, string]>,
+  ): Record<string, string> | undefined {
+    const entries = [...headers].sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
     if (entries.length === 0) {
       return undefined;
     }
@@ -328,7 +332,7 @@ class Redactor {
   form(form: Record<string, string>): Record<string, string> {
     const shown: Record<string, string> = {};
     for (const name of Object.keys(form).sort()) {
-      shown[name] = this.value(secretParameters.has(name), form[name]!);
+      shown[name] = this.value(secretParameters.has(name), form[name]);
     }
     return shown;
   }
@@ -387,7 +391,8 @@ class Redactor {
 function errorText(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : "";
+    const cause =
+      error.cause instanceof Error ? ` (${error.cause.message})` : "";
     return `${error.name}${typeof code === "string" ? ` ${code}` : ""}: ${error.message}${cause}`;
   }
   return String(error);
@@ -428,7 +433,9 @@ class TracingTransport implements Transport {
       method: request.method,
       url: redactor.url(request.url),
       ...(headers === undefined ? {} : { headers }),
-      ...(request.form === undefined ? {} : { body: redactor.form(request.form) }),
+      ...(request.form === undefined
+        ? {}
+        : { body: redactor.form(request.form) }),
     };
     const traced = tracer.traceRequests ? { request: shown } : {};
     if (tracer.traceRequests) {
@@ -599,7 +606,9 @@ export class DebugAuthClient extends RealAuthClient {
 
   // -- operations ------------------------------------------------------------
 
-  override authenticateClientCredentials(scopes?: string[]): Promise<AuthResult> {
+  override authenticateClientCredentials(
+    scopes?: string[],
+  ): Promise<AuthResult> {
     return this.#observe("authenticate_client_credentials", failedResult, () =>
       super.authenticateClientCredentials(scopes),
     );
@@ -659,7 +668,10 @@ export class DebugAuthClient extends RealAuthClient {
     );
   }
 
-  override revokeToken(token?: string, tokenTypeHint?: string): Promise<boolean> {
+  override revokeToken(
+    token?: string,
+    tokenTypeHint?: string,
+  ): Promise<boolean> {
     return this.#observe("revoke_token", failedBoolean, () =>
       super.revokeToken(token, tokenTypeHint),
     );

@@ -18,6 +18,7 @@ import {
   runtimeModeFromEnv,
   RuntimeMode,
   runtimeModeValues,
+  unknownModeOptions,
   validateModeOptions,
   type RuntimeModeOptions,
 } from "./modes.js";
@@ -30,21 +31,27 @@ export interface CreateAuthClientOptions extends RealAuthClientOptions {
   /**
    * The simulation mode's server, so that the caller keeps a handle on its
    * clock, outages and counters; by default one built from the mode's
-   * options. Used in the simulation mode only.
+   * options. Another mode refuses it.
    */
   simulator?: SimulatedServer;
-  /** The mode's options by name (see {@link RuntimeModeOptions}). */
+  /**
+   * The mode's options by name (see {@link RuntimeModeOptions}); a name
+   * that is no option of the mode is refused.
+   */
   customConfig?: Partial<RuntimeModeOptions[RuntimeMode]>;
 }
 
 /**
  * The authentication client of config in a runtime mode: `real` talks to
- * the authorization server. The mode defaults to the `MODE`
+ * the authorization server. The mode, one of the {@link RuntimeMode}
+ * values, defaults to the `MODE`
  * environment variable, then `real`.
  *
  * It throws a {@link ConfigError} naming every problem of the
- * configuration, the mode or its options, and an {@link AuthError} with
- * code `not_implemented` for a mode this version does not offer yet.
+ * configuration, the mode or its options (among them a `customConfig` key
+ * that is no option of the mode, and a `simulator` outside the simulation
+ * mode), and an {@link AuthError} with code `not_implemented` for a mode
+ * this version does not offer yet.
  *
  * `record` is the real client writing a cassette of every exchange to the
  * mode's `cassette_path` ({@link RecordingAuthClient}); `replay` answers
@@ -71,14 +78,24 @@ export interface CreateAuthClientOptions extends RealAuthClientOptions {
  */
 export function createAuthClient(
   config: AuthClientConfig,
-  mode?: RuntimeMode | string,
+  mode?: string,
   options: CreateAuthClientOptions = {},
 ): AuthClient {
   const chosen = mode === undefined ? runtimeModeFromEnv() : parseMode(mode);
+  const custom = options.customConfig ?? {};
+  const unknown = unknownModeOptions(chosen, custom);
   const problems = [
     ...config.validate(),
-    ...validateModeOptions(chosen, modeOptions(chosen, options.customConfig)),
+    ...(unknown.length > 0
+      ? unknown
+      : validateModeOptions(chosen, modeOptions(chosen, custom))),
   ];
+  if (options.simulator !== undefined && chosen !== "simulation") {
+    problems.push({
+      field: "simulator",
+      message: `simulator: the ${chosen} mode has no simulated server`,
+    });
+  }
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
@@ -91,39 +108,42 @@ export function createAuthClient(
     case "mock":
       return new MockAuthClient(config, {
         ...clientOptions,
-        mock: options.customConfig as Partial<RuntimeModeOptions["mock"]>,
+        mock: custom as Given<"mock">,
       });
     case "debug":
       return new DebugAuthClient(
         config,
         clientOptions,
-        modeOptions("debug", options.customConfig as Partial<RuntimeModeOptions["debug"]>),
+        modeOptions("debug", custom as Given<"debug">),
       );
     case "record":
       return new RecordingAuthClient(
         config,
-        modeOptions("record", options.customConfig as Partial<RuntimeModeOptions["record"]>).cassettePath,
+        modeOptions("record", custom as Given<"record">).cassettePath,
         clientOptions,
       );
     case "replay":
       return new ReplayAuthClient(
         config,
-        modeOptions("replay", options.customConfig as Partial<RuntimeModeOptions["replay"]>).cassettePath,
+        modeOptions("replay", custom as Given<"replay">).cassettePath,
         clientOptions,
       );
     case "simulation":
       return new SimulatedAuthClient(config, {
         ...clientOptions,
-        simulation: options.customConfig as Partial<RuntimeModeOptions["simulation"]>,
+        simulation: custom as Given<"simulation">,
       });
     default:
       throw new AuthError({
         code: ErrorCode.NotImplemented,
-        description: `the ${chosen} mode is not available in this version of the TypeScript package`,
+        description: `the ${String(chosen)} mode is not available in this version of the TypeScript package`,
         retryable: false,
       });
   }
 }
+
+/** The options given to a runtime mode. */
+type Given<M extends RuntimeMode> = Partial<RuntimeModeOptions[M]>;
 
 function parseMode(mode: string): RuntimeMode {
   if (isRuntimeMode(mode)) {

@@ -67,6 +67,7 @@ export {
   runtimeModeEnv,
   runtimeModeFromEnv,
   runtimeModeValues,
+  unknownModeOptions,
   validateModeOptions,
   defaultRealModeOptions,
   type RealModeOptions,
@@ -83,10 +84,7 @@ export {
   type RuntimeModeOptions,
 } from "./modes.js";
 export type { AuthTokenStorage } from "./storage.js";
-export {
-  createAuthClient,
-  type CreateAuthClientOptions,
-} from "./factory.js";
+export { createAuthClient, type CreateAuthClientOptions } from "./factory.js";
 export {
   cassetteSchemaVersion,
   cassetteSdk,

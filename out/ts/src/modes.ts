@@ -395,11 +395,40 @@ const modeDefaults: ModeTable<Readonly<object>> = {
   simulation: defaultSimulationModeOptions,
 };
 
-/** A runtime mode's options: the defaults, overridden by the values given. */
+/**
+ * Returns a problem for each key of values that names no option of a
+ * runtime mode; its message names the key and the mode's options.
+ */
+export function unknownModeOptions(
+  mode: RuntimeMode,
+  values: object = {},
+): ConfigProblem[] {
+  const keys: string[] = modeOptionFields[mode].map((spec) => spec.key);
+  const want =
+    keys.length === 0
+      ? `the ${mode} mode has no options`
+      : `want one of ${keys.join(", ")}`;
+  return Object.keys(values)
+    .filter((key) => !keys.includes(key))
+    .map((key) => ({
+      field: key,
+      message: `${mode} mode options: unknown option ${JSON.stringify(key)}: ${want}`,
+    }));
+}
+
+/**
+ * A runtime mode's options: the defaults, overridden by the values given.
+ * It throws a {@link ConfigError} naming every key of values that is no
+ * option of the mode (see {@link unknownModeOptions}).
+ */
 export function modeOptions<M extends RuntimeMode>(
   mode: M,
   values: Partial<RuntimeModeOptions[M]> = {},
 ): RuntimeModeOptions[M] {
+  const unknown = unknownModeOptions(mode, values);
+  if (unknown.length > 0) {
+    throw new ConfigError(unknown);
+  }
   const options = { ...modeDefaults[mode] } as Record<string, unknown>;
   for (const spec of modeOptionFields[mode]) {
     const value = (values as Record<string, unknown>)[spec.key];

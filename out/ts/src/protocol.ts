@@ -192,7 +192,9 @@ export function parseMetadata(
 function isAbsoluteHttp(text: string): boolean {
   try {
     const url = new URL(text);
-    return (url.protocol === "http:" || url.protocol === "https:") && url.host !== "";
+    return (
+      (url.protocol === "http:" || url.protocol === "https:") && url.host !== ""
+    );
   } catch {
     return false;
   }
@@ -310,8 +312,7 @@ export const clientAssertionType =
   "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /** The grant type of the JWT bearer grant (RFC 7523 section 2.1). */
-export const jwtBearerGrantType =
-  "urn:ietf:params:oauth:grant-type:jwt-bearer";
+export const jwtBearerGrantType = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /**
  * Adds the client authentication of method to a request's headers and form
@@ -400,7 +401,11 @@ export function parseTokenResponse(
     throw invalid(response, "refresh_token is not a string");
   }
   const idToken = document["id_token"];
-  if (idToken !== undefined && idToken !== null && typeof idToken !== "string") {
+  if (
+    idToken !== undefined &&
+    idToken !== null &&
+    typeof idToken !== "string"
+  ) {
     throw invalid(response, "id_token is not a string");
   }
   let scopes: string[];
@@ -438,7 +443,10 @@ function parseExpiresIn(
   if (typeof value === "string") {
     seconds = value.trim() === "" ? Number.NaN : Number(value.trim());
     if (Number.isNaN(seconds)) {
-      throw invalid(response, `expires_in ${JSON.stringify(value)} is not a number`);
+      throw invalid(
+        response,
+        `expires_in ${JSON.stringify(value)} is not a number`,
+      );
     }
   }
   if (typeof seconds !== "number") {

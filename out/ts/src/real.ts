@@ -228,9 +228,7 @@ export class RealAuthClient implements AuthClient {
     this.#authMode = config.authMode;
     this.#method = config.clientAuthMethod;
     this.#defaultScopes = Object.freeze([...config.defaultScopes]);
-    this.#bufferSeconds = config.autoRefresh
-      ? config.refreshBufferSeconds
-      : 0;
+    this.#bufferSeconds = config.autoRefresh ? config.refreshBufferSeconds : 0;
     this.#timeoutMs = config.timeoutMs;
     this.#discovery = config.discovery;
     this.#redirectUri = config.redirectUri;
@@ -243,8 +241,7 @@ export class RealAuthClient implements AuthClient {
     };
     this.#storage = options.tokenStorage ?? null;
     this.#retry =
-      options.retryPolicy ??
-      new RetryPolicy({ maxRetries: config.maxRetries });
+      options.retryPolicy ?? new RetryPolicy({ maxRetries: config.maxRetries });
     this.#clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.#mtls =
@@ -512,13 +509,11 @@ export class RealAuthClient implements AuthClient {
 
   /** Starts the one request in flight that every caller waits for. */
   #lead(): Promise<AuthToken | null> {
-    const flight: Promise<AuthToken | null> = this.#validToken().finally(
-      () => {
-        if (this.#inflight === flight) {
-          this.#inflight = null;
-        }
-      },
-    );
+    const flight: Promise<AuthToken | null> = this.#validToken().finally(() => {
+      if (this.#inflight === flight) {
+        this.#inflight = null;
+      }
+    });
     this.#inflight = flight;
     return flight;
   }
@@ -954,7 +949,10 @@ export class RealAuthClient implements AuthClient {
     claim?: () => void,
   ): Promise<AuthToken> {
     if (!code) {
-      throw refused(ErrorCode.InvalidRequest, "the authorization code is empty");
+      throw refused(
+        ErrorCode.InvalidRequest,
+        "the authorization code is empty",
+      );
     }
     const now = this.#clock.now();
     this.#prune(now);
@@ -1064,8 +1062,7 @@ export class RealAuthClient implements AuthClient {
     const headers: Record<string, string> = { Accept: "application/json" };
     let assertion = "";
     if (this.#method === "private_key_jwt") {
-      const audience =
-        this.config.jwtAudience || endpoints.token || url;
+      const audience = this.config.jwtAudience || endpoints.token || url;
       assertion = await this.jwtSigner().sign(
         this.#clientId,
         this.#clientId,
@@ -1161,7 +1158,11 @@ export class RealAuthClient implements AuthClient {
     for (const url of metadataUrls(this.#serverUrl)) {
       try {
         const discovered = await this.#exchange(
-          () => ({ method: "GET", url, headers: { Accept: "application/json" } }),
+          () => ({
+            method: "GET",
+            url,
+            headers: { Accept: "application/json" },
+          }),
           (response) =>
             parseMetadata(response, url, this.#serverUrl, this.#mtls),
           retry,
@@ -1330,7 +1331,7 @@ function errorName(error: unknown): string {
  * broke off; the URL is shown without query or credentials.
  */
 function networkError(request: ProtocolRequest, error: unknown): AuthError {
-  let where = request.url;
+  let where: string;
   try {
     const url = new URL(request.url);
     where = `${url.origin}${url.pathname}`;

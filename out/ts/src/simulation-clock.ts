@@ -76,7 +76,10 @@ export class VirtualClock implements Clock {
    * {@link defaultSimulationStart} by default. It throws a RangeError for
    * a time that is not finite.
    */
-  constructor(start: Date | number = defaultSimulationStart, options: VirtualClockOptions = {}) {
+  constructor(
+    start: Date | number = defaultSimulationStart,
+    options: VirtualClockOptions = {},
+  ) {
     this.#now = instant(start);
     this.autoAdvance = options.autoAdvance ?? false;
   }
@@ -237,7 +240,9 @@ export class VirtualClock implements Clock {
   }
 
   #notify(): void {
-    const ready = this.#watchers.filter((w) => this.#sleepers.length >= w.count);
+    const ready = this.#watchers.filter(
+      (w) => this.#sleepers.length >= w.count,
+    );
     if (ready.length === 0) {
       return;
     }

@@ -55,7 +55,12 @@ import { inspect } from "node:util";
 
 import type { AuthClient } from "./client.js";
 import type { AuthClientConfig } from "./config.js";
-import { AuthError, ConfigError, ErrorCode, type ConfigProblem } from "./errors.js";
+import {
+  AuthError,
+  ConfigError,
+  ErrorCode,
+  type ConfigProblem,
+} from "./errors.js";
 import {
   modeOptions,
   validateModeOptions,
@@ -174,8 +179,8 @@ export class SimulationStats {
   /** The total simulated latency, in milliseconds. */
   latencyMs = 0;
 
-  /** The number of requests to endpoint. */
-  requests(endpoint: SimulatedEndpoint | string): number {
+  /** The number of requests to endpoint, a {@link SimulatedEndpoint}. */
+  requests(endpoint: string): number {
     return this.endpoints[endpoint]?.requests ?? 0;
   }
 
@@ -397,10 +402,10 @@ export interface OutageOptions {
   /** Seconds sent as Retry-After, rounded up; none by default. */
   retryAfter?: number | null;
   /**
-   * The endpoints that are down; all of them, metadata included, when
-   * omitted or empty.
+   * The endpoints ({@link SimulatedEndpoint} values) that are down; all of
+   * them, metadata included, when omitted or empty.
    */
-  endpoints?: readonly (SimulatedEndpoint | string)[];
+  endpoints?: readonly string[];
 }
 
 /** What {@link SimulatedServer.inject} takes besides the status and code. */
@@ -409,8 +414,11 @@ export interface FaultOptions {
   description?: string;
   /** Seconds sent as Retry-After, rounded up; none by default. */
   retryAfter?: number | null;
-  /** The endpoint whose requests fail; any but metadata by default. */
-  endpoint?: SimulatedEndpoint | string;
+  /**
+   * The endpoint whose requests fail, a {@link SimulatedEndpoint}; any but
+   * metadata by default.
+   */
+  endpoint?: string;
   /** Limits the fault to token requests with this grant_type. */
   grantType?: string;
   /** How many matching requests the fault answers; 1 by default. */
@@ -596,7 +604,11 @@ export class SimulatedServer implements Transport {
    * that the server agrees with its answer. It throws a
    * {@link ConfigError} naming every argument out of range.
    */
-  inject(status: number, code?: string | null, options: FaultOptions = {}): void {
+  inject(
+    status: number,
+    code?: string | null,
+    options: FaultOptions = {},
+  ): void {
     const retryAfter = options.retryAfter ?? null;
     const endpoint = options.endpoint ?? "";
     const names = endpoint === "" ? [] : [String(endpoint)];
@@ -606,10 +618,16 @@ export class SimulatedServer implements Transport {
       problems.push(`fault: times ${times} is not 1 or more`);
     }
     if (code !== undefined && code !== null && !/^[^\s"\\]+$/.test(code)) {
-      problems.push(`fault: ${JSON.stringify(code)} is not an OAuth error code`);
+      problems.push(
+        `fault: ${JSON.stringify(code)} is not an OAuth error code`,
+      );
     }
     const grantType = options.grantType ?? "";
-    if (grantType !== "" && endpoint !== "" && endpoint !== SimulatedEndpoint.Token) {
+    if (
+      grantType !== "" &&
+      endpoint !== "" &&
+      endpoint !== SimulatedEndpoint.Token
+    ) {
       problems.push(
         `fault: grant ${JSON.stringify(grantType)} needs the token endpoint, not ${JSON.stringify(endpoint)}`,
       );
@@ -655,7 +673,9 @@ export class SimulatedServer implements Transport {
       throw refusal("the authorization URL is not a URL");
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw refusal("the authorization URL is not an absolute http or https URL");
+      throw refusal(
+        "the authorization URL is not an absolute http or https URL",
+      );
     }
     const response = await this.send({
       method: "GET",
@@ -723,7 +743,7 @@ export class SimulatedServer implements Transport {
   // -- the transport --------------------------------------------------------------
 
   /** Answers request in process, without a timeout. */
-  send(request: ProtocolRequest, _signal?: AbortSignal): Promise<TransportResponse> {
+  send(request: ProtocolRequest): Promise<TransportResponse> {
     return this.#exchange(request, 0);
   }
 
@@ -798,7 +818,11 @@ export class SimulatedServer implements Transport {
       [endpoint, issuer] = routed;
       if (endpoint === SimulatedEndpoint.Metadata) {
         if (request.method !== "GET") {
-          problem = oauthError(405, ErrorCode.InvalidRequest, "metadata is read with GET");
+          problem = oauthError(
+            405,
+            ErrorCode.InvalidRequest,
+            "metadata is read with GET",
+          );
         }
       } else if (endpoint === SimulatedEndpoint.Authorization) {
         form = query(request.url);
@@ -867,7 +891,9 @@ export class SimulatedServer implements Transport {
         now < outage.end &&
         (outage.endpoints.size === 0 || outage.endpoints.has(endpoint))
       ) {
-        const until = new Date(outage.end).toISOString().replace(/\.\d+Z$/, "Z");
+        const until = new Date(outage.end)
+          .toISOString()
+          .replace(/\.\d+Z$/, "Z");
         return failure(
           outage.status,
           ErrorCode.TemporarilyUnavailable,
@@ -894,7 +920,12 @@ export class SimulatedServer implements Transport {
           issued.family.revoked = true;
         }
       }
-      return failure(fault.status, fault.code, fault.description, fault.retryAfter);
+      return failure(
+        fault.status,
+        fault.code,
+        fault.description,
+        fault.retryAfter,
+      );
     }
     const rate = this.#errorRate;
     if (
@@ -975,15 +1006,25 @@ export class SimulatedServer implements Transport {
       if (form["client_assertion_type"] !== clientAssertionType) {
         return [
           anonymous,
-          invalidClient(false, `client_assertion_type must be ${clientAssertionType}`),
+          invalidClient(
+            false,
+            `client_assertion_type must be ${clientAssertionType}`,
+          ),
         ];
       }
       const [claims, problem] = jwtClaims(form["client_assertion"] ?? "");
       if (claims === null) {
-        return [anonymous, invalidClient(false, `client_assertion: ${problem}`)];
+        return [
+          anonymous,
+          invalidClient(false, `client_assertion: ${problem}`),
+        ];
       }
       const issuer = claims["iss"];
-      if (typeof issuer !== "string" || issuer === "" || issuer !== claims["sub"]) {
+      if (
+        typeof issuer !== "string" ||
+        issuer === "" ||
+        issuer !== claims["sub"]
+      ) {
         return [
           anonymous,
           invalidClient(
@@ -1010,7 +1051,10 @@ export class SimulatedServer implements Transport {
     } else if (form["client_id"] && form["client_id"] !== clientId) {
       return [
         anonymous,
-        invalidClient(basic, "client_id does not match the authenticated client"),
+        invalidClient(
+          basic,
+          "client_id does not match the authenticated client",
+        ),
       ];
     }
     if (clientId === "") {
@@ -1052,7 +1096,11 @@ export class SimulatedServer implements Transport {
     return [scopes.length > 0 ? scopes : [...this.#scopes], ""];
   }
 
-  #token(caller: Caller, form: Readonly<Record<string, string>>, now: number): Answer {
+  #token(
+    caller: Caller,
+    form: Readonly<Record<string, string>>,
+    now: number,
+  ): Answer {
     const grant = form["grant_type"] ?? "";
     if (grant === "") {
       return oauthError(400, ErrorCode.InvalidRequest, "grant_type is missing");
@@ -1104,9 +1152,17 @@ export class SimulatedServer implements Transport {
       if (scopeProblem) {
         return oauthError(400, "invalid_scope", scopeProblem);
       }
-      return this.#issue(now, caller.id || issuer, subject, grant, scopes, false, {
-        revoked: false,
-      });
+      return this.#issue(
+        now,
+        caller.id || issuer,
+        subject,
+        grant,
+        scopes,
+        false,
+        {
+          revoked: false,
+        },
+      );
     }
     return oauthError(
       400,
@@ -1116,13 +1172,25 @@ export class SimulatedServer implements Transport {
   }
 
   /** The refresh token grant (RFC 6749 section 6). */
-  #refresh(caller: Caller, form: Readonly<Record<string, string>>, now: number): Answer {
+  #refresh(
+    caller: Caller,
+    form: Readonly<Record<string, string>>,
+    now: number,
+  ): Answer {
     const value = form["refresh_token"] ?? "";
     if (value === "") {
-      return oauthError(400, ErrorCode.InvalidRequest, "refresh_token is missing");
+      return oauthError(
+        400,
+        ErrorCode.InvalidRequest,
+        "refresh_token is missing",
+      );
     }
     const issued = this.#tokens.get(value);
-    if (issued === undefined || !issued.refresh || issued.clientId !== caller.id) {
+    if (
+      issued === undefined ||
+      !issued.refresh ||
+      issued.clientId !== caller.id
+    ) {
       return oauthError(400, ErrorCode.InvalidGrant, "unknown refresh token");
     }
     if (issued.rotated) {
@@ -1178,7 +1246,11 @@ export class SimulatedServer implements Transport {
   ): Answer {
     const code = this.#codes.get(form["code"] ?? "");
     if (code === undefined || code.clientId !== caller.id) {
-      return oauthError(400, ErrorCode.InvalidGrant, "unknown authorization code");
+      return oauthError(
+        400,
+        ErrorCode.InvalidGrant,
+        "unknown authorization code",
+      );
     }
     if (code.used) {
       code.family.revoked = true;
@@ -1189,7 +1261,11 @@ export class SimulatedServer implements Transport {
       );
     }
     if (now >= code.expires) {
-      return oauthError(400, ErrorCode.InvalidGrant, "the authorization code has expired");
+      return oauthError(
+        400,
+        ErrorCode.InvalidGrant,
+        "the authorization code has expired",
+      );
     }
     if ((form["redirect_uri"] ?? "") !== code.redirectUri) {
       return oauthError(
@@ -1354,7 +1430,10 @@ export class SimulatedServer implements Transport {
       return redirect(redirectUri, out);
     };
     if (params["response_type"] !== "code") {
-      return fail("unsupported_response_type", "only response_type=code is supported");
+      return fail(
+        "unsupported_response_type",
+        "only response_type=code is supported",
+      );
     }
     const [scopes, problem] = this.#grantedScopes(params["scope"] ?? "");
     if (problem) {
@@ -1363,7 +1442,10 @@ export class SimulatedServer implements Transport {
     const challenge = params["code_challenge"] ?? "";
     let method = params["code_challenge_method"] ?? "";
     if (challenge === "" && method !== "") {
-      return fail(ErrorCode.InvalidRequest, "code_challenge_method without code_challenge");
+      return fail(
+        ErrorCode.InvalidRequest,
+        "code_challenge_method without code_challenge",
+      );
     }
     if (challenge === "" && registered === "") {
       return fail(
@@ -1490,7 +1572,10 @@ export class SimulatedAuthClient extends RealAuthClient {
    * It throws a {@link ConfigError} for invalid simulation options, and
    * for a transport or a clock, which the simulator provides.
    */
-  constructor(config: AuthClientConfig, options: SimulatedAuthClientOptions = {}) {
+  constructor(
+    config: AuthClientConfig,
+    options: SimulatedAuthClientOptions = {},
+  ) {
     const { simulator, simulation, ...rest } = options;
     const server = serverOf(simulator, simulation, rest);
     super(config, {
@@ -1546,7 +1631,9 @@ function serverOf(
 ): SimulatedServer {
   const problems: string[] = [];
   if (rest.transport !== undefined) {
-    problems.push("transport: the simulation mode sends every request to its simulator");
+    problems.push(
+      "transport: the simulation mode sends every request to its simulator",
+    );
   }
   if (rest.clock !== undefined) {
     problems.push("clock: the simulation mode runs on its simulator's clock");
@@ -1659,7 +1746,10 @@ function failureProblems(
       `status: ${JSON.stringify(status)} is not an HTTP error status: want 400 to 599`,
     );
   }
-  if (retryAfter !== null && !(Number.isFinite(retryAfter) && retryAfter >= 0)) {
+  if (
+    retryAfter !== null &&
+    !(Number.isFinite(retryAfter) && retryAfter >= 0)
+  ) {
     problems.push(`retry_after: ${retryAfter} is not 0 seconds or more`);
   }
   for (const name of endpoints) {
@@ -1676,7 +1766,10 @@ function zero(): SimulationCounters {
   return { requests: 0, succeeded: 0, failed: 0, injected: 0, abandoned: 0 };
 }
 
-function count(counters: SimulationCounters, exchange: SimulatedExchange): void {
+function count(
+  counters: SimulationCounters,
+  exchange: SimulatedExchange,
+): void {
   counters.requests += 1;
   if (exchange.status === 0) {
     counters.abandoned += 1;
@@ -1704,7 +1797,10 @@ function route(raw: string): [string, string] | null {
   const origin = url.origin;
   const path = url.pathname.replace(/\/+$/, "");
   if (path === oauthMetadataPath || path.startsWith(oauthMetadataPath + "/")) {
-    return [SimulatedEndpoint.Metadata, origin + path.slice(oauthMetadataPath.length)];
+    return [
+      SimulatedEndpoint.Metadata,
+      origin + path.slice(oauthMetadataPath.length),
+    ];
   }
   if (path.endsWith(openidConfigurationPath)) {
     return [
@@ -1794,7 +1890,9 @@ function base64Json(text: string): Record<string, unknown> | null {
     return null;
   }
   try {
-    const value: unknown = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
+    const value: unknown = JSON.parse(
+      Buffer.from(text, "base64url").toString("utf8"),
+    );
     return typeof value === "object" && value !== null && !Array.isArray(value)
       ? (value as Record<string, unknown>)
       : null;
@@ -1821,14 +1919,21 @@ function metadata(issuer: string): Record<string, unknown> {
     ],
     code_challenge_methods_supported: ["S256", "plain"],
     token_endpoint_auth_methods_supported: authMethods,
-    token_endpoint_auth_signing_alg_values_supported: ["RS256", "ES256", "PS256"],
+    token_endpoint_auth_signing_alg_values_supported: [
+      "RS256",
+      "ES256",
+      "PS256",
+    ],
     revocation_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_methods_supported: authMethods,
     authorization_response_iss_parameter_supported: true,
   };
 }
 
-function answerOf(status: number, headers: Record<string, string> = {}): Answer {
+function answerOf(
+  status: number,
+  headers: Record<string, string> = {},
+): Answer {
   return { status, headers, body: "", code: "", injected: false };
 }
 

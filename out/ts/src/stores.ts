@@ -146,7 +146,9 @@ export class FileTokenStorage implements AuthTokenStorage {
   getToken(clientId: string): Promise<AuthToken | null> {
     return this.#serial(async () => {
       const tokens = await this.#read();
-      const record = Object.hasOwn(tokens, clientId) ? tokens[clientId] : undefined;
+      const record = Object.hasOwn(tokens, clientId)
+        ? tokens[clientId]
+        : undefined;
       return record === undefined ? null : this.#token(record);
     });
   }
@@ -228,13 +230,19 @@ export class FileTokenStorage implements AuthTokenStorage {
     let tokens: unknown;
     if (encryption === "") {
       if (this.#key !== null) {
-        throw this.#failure("read", "the file is not encrypted but a key is configured");
+        throw this.#failure(
+          "read",
+          "the file is not encrypted but a key is configured",
+        );
       }
       tokens = envelope["tokens"];
     } else if (encryption !== tokenFileCipher) {
       throw this.#failure("read", "unknown encryption");
     } else if (this.#key === null) {
-      throw this.#failure("read", "the file is encrypted and no key is configured");
+      throw this.#failure(
+        "read",
+        "the file is encrypted and no key is configured",
+      );
     } else {
       const nonce = decodeBase64(envelope["nonce"]);
       const sealed = decodeBase64(envelope["ciphertext"]);
@@ -271,7 +279,10 @@ export class FileTokenStorage implements AuthTokenStorage {
     if (!isObject(tokens)) {
       throw this.#failure("read", "the tokens are not an object");
     }
-    return Object.assign(Object.create(null), tokens) as Record<string, FileRecord>;
+    return Object.assign(Object.create(null), tokens) as Record<
+      string,
+      FileRecord
+    >;
   }
 
   /** Replaces the file with one holding tokens. */
@@ -317,8 +328,15 @@ export class FileTokenStorage implements AuthTokenStorage {
     const tokenType = optionalString(record["token_type"]);
     const refreshToken = optionalString(record["refresh_token"]);
     const idToken = optionalString(record["id_token"]);
-    if (tokenType === undefined || refreshToken === undefined || idToken === undefined) {
-      throw this.#failure("read", "a token record has a field of the wrong type");
+    if (
+      tokenType === undefined ||
+      refreshToken === undefined ||
+      idToken === undefined
+    ) {
+      throw this.#failure(
+        "read",
+        "a token record has a field of the wrong type",
+      );
     }
     let expiresAt: Date | null = null;
     const expires = record["expires_at"];
@@ -337,7 +355,7 @@ export class FileTokenStorage implements AuthTokenStorage {
       tokenType: tokenType ?? "Bearer",
       expiresAt,
       refreshToken,
-      scopes: scopes as string[],
+      scopes: scopes,
       idToken,
     });
   }
@@ -370,7 +388,10 @@ export function parseTokenStorageKey(encoded: string): Buffer {
   ) {
     throw configError("the token storage key is not valid base64");
   }
-  const key = Buffer.from(unpadded, urlSafe && !standard ? "base64url" : "base64");
+  const key = Buffer.from(
+    unpadded,
+    urlSafe && !standard ? "base64url" : "base64",
+  );
   if (key.length !== tokenFileKeySize) {
     throw configError(
       `the token storage key is ${key.length} bytes, want ${tokenFileKeySize} (AES-256)`,
@@ -389,10 +410,7 @@ export function tokenStorageFromConfig(
   if (config.tokenStoragePath === "") {
     return null;
   }
-  return new FileTokenStorage(
-    config.tokenStoragePath,
-    config.tokenStorageKey,
-  );
+  return new FileTokenStorage(config.tokenStoragePath, config.tokenStorageKey);
 }
 
 /** The record of a token, leaving out what it does not have. */
@@ -435,8 +453,16 @@ function parseTime(value: unknown): Date | null {
   }
   const [year, month, day, hour, minute, second] = match
     .slice(1, 7)
-    .map((part) => Number(part)) as [number, number, number, number, number, number];
-  const [, , , , , , , fraction, zulu, sign, offsetHours, offsetMinutes] = match;
+    .map((part) => Number(part)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const [, , , , , , , fraction, zulu, sign, offsetHours, offsetMinutes] =
+    match;
   const ms = fraction === undefined ? 0 : Number(`${fraction}00`.slice(0, 3));
   const moment = new Date(0);
   moment.setUTCFullYear(year, month - 1, day);

@@ -47,7 +47,10 @@ export interface Transport {
    * caller as it is; any other failure becomes a retryable
    * `network_error`.
    */
-  send(request: ProtocolRequest, signal?: AbortSignal): Promise<TransportResponse>;
+  send(
+    request: ProtocolRequest,
+    signal?: AbortSignal,
+  ): Promise<TransportResponse>;
   /**
    * The x5t#S256 thumbprint of the client certificate it presents now, or
    * empty without one; the client checks that its certificate-bound tokens
@@ -153,9 +156,7 @@ export class FetchTransport implements Transport {
     }
     const tuned = Object.keys(connect).length > 0 || this.#certPath !== "";
     this.#connect = tuned ? connect : null;
-    this.#fetch =
-      options.fetch ??
-      (tuned ? (undiciFetch as unknown as typeof fetch) : globalThis.fetch);
+    this.#fetch = options.fetch ?? (tuned ? undiciFetch : globalThis.fetch);
     if (this.#certPath !== "") {
       this.#identity = this.#load(this.#stamps());
       this.#nextCheck = Date.now() + this.#reloadMs;

@@ -21,6 +21,7 @@ import {
   RealAuthClient,
   type AuthClientConfigInit,
   type AuthResult,
+  type AuthTokenRecord,
 } from "@coyotesense/infra-security";
 
 import {
@@ -91,7 +92,10 @@ function query(url: string): URLSearchParams {
 }
 
 /** url with query parameters replaced, or removed when null. */
-function withQuery(url: string, changes: Record<string, string | null>): string {
+function withQuery(
+  url: string,
+  changes: Record<string, string | null>,
+): string {
   const changed = new URL(url);
   for (const [name, value] of Object.entries(changes)) {
     if (value === null) {
@@ -107,12 +111,21 @@ function withQuery(url: string, changes: Record<string, string | null>): string 
 function shown(...values: unknown[]): string {
   const forms: string[] = [];
   for (const value of values) {
-    forms.push(String(value), inspect(value, { depth: 5 }), JSON.stringify(value) ?? "");
+    forms.push(
+      String(value),
+      inspect(value, { depth: 5 }),
+      JSON.stringify(value) ?? "",
+    );
     const result = value as Partial<AuthResult> | null;
     const error = result?.error ?? (value instanceof Error ? value : null);
     if (error) {
-      forms.push(error.message, String(error), inspect(error), JSON.stringify(error));
-      forms.push(String(error.cause ?? ""));
+      forms.push(
+        error.message,
+        String(error),
+        inspect(error),
+        JSON.stringify(error),
+      );
+      forms.push(inspect(error.cause));
     }
   }
   return forms.join("\n");
@@ -127,14 +140,20 @@ describe("authorization code with PKCE", () => {
   it("signs in a public client, then refreshes and rotates", async () => {
     const counter = new CountingFetch();
     const clock = new ManualClock();
-    const auth = new RealAuthClient(codeConfig(), { fetch: counter.fetch, clock });
+    const auth = new RealAuthClient(codeConfig(), {
+      fetch: counter.fetch,
+      clock,
+    });
     // Before sign-in there is no token to get.
     assert.equal(await auth.getValidToken(), null);
     assert.equal(auth.lastError?.code, "login_required");
     assert.equal(auth.lastError?.retryable, false);
     assert.equal(counter.count("/oauth2/token"), 0);
 
-    const request = await auth.startAuthorizationCodeFlow(undefined, ["trading", "analytics"]);
+    const request = await auth.startAuthorizationCodeFlow(undefined, [
+      "trading",
+      "analytics",
+    ]);
     assert.ok(request instanceof AuthorizationRequest);
     const { authorizationUrl, codeVerifier, state } = request;
     const params = query(authorizationUrl);
@@ -170,7 +189,7 @@ describe("authorization code with PKCE", () => {
     assert.notEqual(refreshed.token!.refreshToken, token.refreshToken);
     assert.notEqual(refreshed.token!.accessToken, token.accessToken);
     // The rotated refresh token is spent.
-    const stale = await auth.refreshToken(token.refreshToken!);
+    const stale = await auth.refreshToken(token.refreshToken);
     assert.equal(stale.errorCode, "invalid_grant");
 
     // The callback cannot be used again: its state was used up.
@@ -179,14 +198,20 @@ describe("authorization code with PKCE", () => {
     assert.equal(replayed.errorCode, "invalid_state");
     // Nor is its code sent again.
     const code = query(callback).get("code")!;
-    const repeat = await auth.authenticateAuthorizationCode(code, redirectUri, codeVerifier!);
+    const repeat = await auth.authenticateAuthorizationCode(
+      code,
+      redirectUri,
+      codeVerifier!,
+    );
     assert.equal(repeat.errorCode, "invalid_grant");
     assert.equal(counter.count("/oauth2/token"), sent);
 
     // The server revoked the chain on the stale reuse: sign in again, then
     // let the token expire; getValidToken refreshes it.
     const again = await auth.startAuthorizationCodeFlow();
-    const second = await auth.completeAuthorizationCodeFlow(await browse(again.authorizationUrl));
+    const second = await auth.completeAuthorizationCodeFlow(
+      await browse(again.authorizationUrl),
+    );
     assert.ok(second.success, String(second.error));
     const expiresAt = second.token!.expiresAt!.getTime();
     clock.advance(expiresAt - clock.now() + 1000);
@@ -201,12 +226,14 @@ describe("authorization code with PKCE", () => {
     const text = shown(request, auth, token, result, replayed, repeat, stale);
     assertHidden(codeVerifier!, text);
     assertHidden(code, text);
-    assertHidden(token.refreshToken!, text);
+    assertHidden(token.refreshToken, text);
   });
 
   it("exchanges a code by hand for a confidential client, without PKCE", async () => {
     const auth = createAuthClient(codeConfig("basic"), "real");
-    const request = await auth.startAuthorizationCodeFlow(redirectUri, ["portfolio"]);
+    const request = await auth.startAuthorizationCodeFlow(redirectUri, [
+      "portfolio",
+    ]);
     // The plain code grant of a confidential client: no PKCE.
     assert.equal(query(request.authorizationUrl).has("code_challenge"), false);
     assert.equal(request.codeVerifier, null);
@@ -227,11 +254,20 @@ describe("authorization code with PKCE", () => {
 
   it("takes the redirect URI and scopes of the request the verifier belongs to", async () => {
     const auth = createAuthClient(codeConfig(), "real");
-    const request = await auth.startAuthorizationCodeFlow("http://127.0.0.1:9999/callback", []);
+    const request = await auth.startAuthorizationCodeFlow(
+      "http://127.0.0.1:9999/callback",
+      [],
+    );
     assert.equal(query(request.authorizationUrl).has("scope"), false);
-    const response = await fetch(request.authorizationUrl, { redirect: "manual" });
+    const response = await fetch(request.authorizationUrl, {
+      redirect: "manual",
+    });
     const code = query(response.headers.get("location")!).get("code")!;
-    const result = await auth.authenticateAuthorizationCode(code, undefined, request.codeVerifier!);
+    const result = await auth.authenticateAuthorizationCode(
+      code,
+      undefined,
+      request.codeVerifier!,
+    );
     assert.ok(result.success, String(result.error));
   });
 
@@ -241,7 +277,11 @@ describe("authorization code with PKCE", () => {
     const request = await auth.startAuthorizationCodeFlow();
     const code = query(await browse(request.authorizationUrl)).get("code")!;
     const other = (await auth.startAuthorizationCodeFlow()).codeVerifier!;
-    const result = await auth.authenticateAuthorizationCode(code, redirectUri, other);
+    const result = await auth.authenticateAuthorizationCode(
+      code,
+      redirectUri,
+      other,
+    );
     assert.equal(result.success, false);
     assert.equal(result.errorCode, "invalid_grant");
     assert.equal(counter.count("/oauth2/token"), 1);
@@ -251,14 +291,34 @@ describe("authorization code with PKCE", () => {
     assertHidden(code, text);
   });
 
-  const bad: { name: string; changes: Record<string, string | null>; code: string }[] = [
-    { name: "a forged state", changes: { state: "forged-state" }, code: "invalid_state" },
+  const bad: {
+    name: string;
+    changes: Record<string, string | null>;
+    code: string;
+  }[] = [
+    {
+      name: "a forged state",
+      changes: { state: "forged-state" },
+      code: "invalid_state",
+    },
     { name: "no state", changes: { state: null }, code: "invalid_state" },
-    { name: "another issuer", changes: { iss: "https://evil.example" }, code: "invalid_issuer" },
-    { name: "no iss, which the metadata promises", changes: { iss: null }, code: "invalid_issuer" },
+    {
+      name: "another issuer",
+      changes: { iss: "https://evil.example" },
+      code: "invalid_issuer",
+    },
+    {
+      name: "no iss, which the metadata promises",
+      changes: { iss: null },
+      code: "invalid_issuer",
+    },
     {
       name: "error=access_denied",
-      changes: { code: null, error: "access_denied", error_description: "the user said no" },
+      changes: {
+        code: null,
+        error: "access_denied",
+        error_description: "the user said no",
+      },
       code: "access_denied",
     },
   ];
@@ -292,7 +352,9 @@ describe("authorization code with PKCE", () => {
 
   it("reports the server's refusal in the redirection: invalid_scope", async () => {
     const auth = createAuthClient(codeConfig(), "real");
-    const request = await auth.startAuthorizationCodeFlow(undefined, ["not-a-registered-scope"]);
+    const request = await auth.startAuthorizationCodeFlow(undefined, [
+      "not-a-registered-scope",
+    ]);
     const callback = await browse(request.authorizationUrl);
     assert.equal(query(callback).get("error"), "invalid_scope");
     const result = await auth.completeAuthorizationCodeFlow(callback);
@@ -302,7 +364,10 @@ describe("authorization code with PKCE", () => {
   it("forgets an authorization request after ten minutes", async () => {
     const clock = new ManualClock();
     const counter = new CountingFetch();
-    const auth = new RealAuthClient(codeConfig(), { fetch: counter.fetch, clock });
+    const auth = new RealAuthClient(codeConfig(), {
+      fetch: counter.fetch,
+      clock,
+    });
     const request = await auth.startAuthorizationCodeFlow();
     const callback = await browse(request.authorizationUrl);
     clock.advance(10 * 60 * 1000);
@@ -318,12 +383,29 @@ describe("authorization code with PKCE", () => {
     const code = query(await browse(request.authorizationUrl)).get("code")!;
     const cases: [Promise<AuthResult>, string][] = [
       // PKCE needs the verifier.
-      [auth.authenticateAuthorizationCode(code, redirectUri), "invalid_request"],
-      [auth.authenticateAuthorizationCode(code, redirectUri, "too-short"), "invalid_request"],
-      [auth.authenticateAuthorizationCode("", redirectUri, request.codeVerifier!), "invalid_request"],
+      [
+        auth.authenticateAuthorizationCode(code, redirectUri),
+        "invalid_request",
+      ],
+      [
+        auth.authenticateAuthorizationCode(code, redirectUri, "too-short"),
+        "invalid_request",
+      ],
+      [
+        auth.authenticateAuthorizationCode(
+          "",
+          redirectUri,
+          request.codeVerifier!,
+        ),
+        "invalid_request",
+      ],
       // Another redirect URI than the request's.
       [
-        auth.authenticateAuthorizationCode(code, "http://127.0.0.1:1/other", request.codeVerifier!),
+        auth.authenticateAuthorizationCode(
+          code,
+          "http://127.0.0.1:1/other",
+          request.codeVerifier!,
+        ),
         "invalid_request",
       ],
     ];
@@ -334,17 +416,24 @@ describe("authorization code with PKCE", () => {
     }
     assert.equal(counter.count("/oauth2/token"), 0);
     // The code was not spent: it still works.
-    const result = await auth.authenticateAuthorizationCode(code, undefined, request.codeVerifier!);
+    const result = await auth.authenticateAuthorizationCode(
+      code,
+      undefined,
+      request.codeVerifier!,
+    );
     assert.ok(result.success, String(result.error));
   });
 
   it("refuses to start without a redirect URI or outside the code modes", async () => {
     const none = new RealAuthClient(codeConfig("public", { redirectUri: "" }));
-    await assert.rejects(none.startAuthorizationCodeFlow(), (error: AuthError) => {
-      assert.ok(error instanceof AuthError);
-      assert.equal(error.code, "invalid_config");
-      return true;
-    });
+    await assert.rejects(
+      none.startAuthorizationCodeFlow(),
+      (error: AuthError) => {
+        assert.ok(error instanceof AuthError);
+        assert.equal(error.code, "invalid_config");
+        return true;
+      },
+    );
     const auth = new RealAuthClient(codeConfig());
     for (const [uri, scopes] of [
       ["http://127.0.0.1:8765/callback#fragment", undefined],
@@ -352,7 +441,10 @@ describe("authorization code with PKCE", () => {
       [redirectUri, ["two words"]],
     ] as const) {
       await assert.rejects(
-        auth.startAuthorizationCodeFlow(uri, scopes === undefined ? undefined : [...scopes]),
+        auth.startAuthorizationCodeFlow(
+          uri,
+          scopes === undefined ? undefined : [...scopes],
+        ),
         (error: AuthError) => error.code === "invalid_request",
       );
     }
@@ -366,13 +458,17 @@ describe("authorization code with PKCE", () => {
       service.startAuthorizationCodeFlow(),
       (error: AuthError) => error.code === "invalid_config",
     );
-    const result = await service.completeAuthorizationCodeFlow(`${redirectUri}?code=c&state=s`);
+    const result = await service.completeAuthorizationCodeFlow(
+      `${redirectUri}?code=c&state=s`,
+    );
     assert.equal(result.errorCode, "invalid_config");
   });
 
   it("answers login_required from getValidToken until sign-in, for a confidential client too", async () => {
     const counter = new CountingFetch();
-    const auth = new RealAuthClient(codeConfig("basic"), { fetch: counter.fetch });
+    const auth = new RealAuthClient(codeConfig("basic"), {
+      fetch: counter.fetch,
+    });
     for (let i = 0; i < 3; i++) {
       assert.equal(await auth.getValidToken(), null);
       assert.equal(auth.lastError?.code, "login_required");
@@ -409,18 +505,27 @@ describe("authorization code against a scripted server", () => {
   }
 
   it("sends the request's redirect URI and verifier, and keeps the id_token", async () => {
-    const idToken = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c2VyIn0.id-token-signature";
-    fault.script(tokenReply("at-1", { refresh_token: "rt-1", id_token: idToken }));
+    const idToken =
+      "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c2VyIn0.id-token-signature";
+    fault.script(
+      tokenReply("at-1", { refresh_token: "rt-1", id_token: idToken }),
+    );
     const storage = new MemoryTokenStorage();
-    const auth = new RealAuthClient(scriptedConfig(), { tokenStorage: storage });
+    const auth = new RealAuthClient(scriptedConfig(), {
+      tokenStorage: storage,
+    });
     const request = await auth.startAuthorizationCodeFlow();
-    assert.ok(request.authorizationUrl.startsWith(`${fault.url}/authorize?prompt=login&response_type=code&`));
+    assert.ok(
+      request.authorizationUrl.startsWith(
+        `${fault.url}/authorize?prompt=login&response_type=code&`,
+      ),
+    );
     // Without iss, which the configuration does not promise.
     const result = await auth.completeAuthorizationCodeFlow(
       `${redirectUri}?code=the-code&state=${request.state}`,
     );
     assert.ok(result.success, String(result.error));
-    const sent = fault.requests[0]!;
+    const sent = fault.requests[0];
     assert.equal(sent.form.get("grant_type"), "authorization_code");
     assert.equal(sent.form.get("code"), "the-code");
     assert.equal(sent.form.get("redirect_uri"), redirectUri);
@@ -431,7 +536,9 @@ describe("authorization code against a scripted server", () => {
     assert.equal(token.idToken, idToken);
     assertHidden(idToken, shown(token, result, auth));
     assert.equal(token.toRecord().id_token, idToken);
-    const back = AuthToken.fromRecord(JSON.parse(JSON.stringify(token.toRecord())));
+    const back = AuthToken.fromRecord(
+      JSON.parse(JSON.stringify(token.toRecord())) as AuthTokenRecord,
+    );
     assert.equal(back.idToken, idToken);
     assert.equal((await storage.getToken("spa"))?.idToken, idToken);
     // A refresh without a new id_token keeps the refresh token.
@@ -439,13 +546,16 @@ describe("authorization code against a scripted server", () => {
     const refreshed = await auth.refreshToken();
     assert.ok(refreshed.success, String(refreshed.error));
     assert.equal(refreshed.token!.refreshToken, "rt-1");
-    assert.equal(fault.requests[0]!.form.get("refresh_token"), "rt-1");
+    assert.equal(fault.requests[0].form.get("refresh_token"), "rt-1");
   });
 
   it("keeps the requested scopes when the response omits scope", async () => {
     fault.script(tokenReply("at-3"));
     const auth = new RealAuthClient(scriptedConfig());
-    const request = await auth.startAuthorizationCodeFlow(undefined, ["a", "b"]);
+    const request = await auth.startAuthorizationCodeFlow(undefined, [
+      "a",
+      "b",
+    ]);
     const result = await auth.completeAuthorizationCodeFlow(
       `${redirectUri}?code=scoped-code&state=${request.state}`,
     );
@@ -454,7 +564,10 @@ describe("authorization code against a scripted server", () => {
   });
 
   it("sends a code once, even when the exchange failed", async () => {
-    fault.script(reply(503, { error: "temporarily_unavailable" }), tokenReply());
+    fault.script(
+      reply(503, { error: "temporarily_unavailable" }),
+      tokenReply(),
+    );
     const auth = new RealAuthClient(scriptedConfig());
     const request = await auth.startAuthorizationCodeFlow();
     const first = await auth.completeAuthorizationCodeFlow(

@@ -44,13 +44,24 @@ import {
 import { serve } from "../conformance/driver.js";
 import { serverConfig, startAuthServer } from "./servers.js";
 
+/* eslint-disable
+  @typescript-eslint/no-explicit-any,
+  @typescript-eslint/no-unsafe-argument,
+  @typescript-eslint/no-unsafe-assignment,
+  @typescript-eslint/no-unsafe-call,
+  @typescript-eslint/no-unsafe-member-access,
+  @typescript-eslint/no-unsafe-return
+  -- cassettes and JSON schemas are walked here as untyped JSON */
 type Json = Record<string, any>;
 
 /** The coyotegen repository this package was generated in, or null. */
 function repositoryRoot(): string | null {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, "go.mod")) && existsSync(join(dir, "docs", "cassette.md"))) {
+    if (
+      existsSync(join(dir, "go.mod")) &&
+      existsSync(join(dir, "docs", "cassette.md"))
+    ) {
       return dir;
     }
     const parent = dirname(dir);
@@ -66,15 +77,22 @@ function goExample(root: string): string {
   const doc = readFileSync(join(root, "docs", "cassette.md"), "utf8");
   const example = doc.slice(doc.indexOf("## Example"));
   const start = example.indexOf("```json") + "```json".length;
-  return example.slice(start, example.indexOf("\n```", start)).trimStart() + "\n";
+  return (
+    example.slice(start, example.indexOf("\n```", start)).trimStart() + "\n"
+  );
 }
 
 // -- a validator for the keywords spec/cassette.schema.json uses ---------------------
 
 /** The problems of value against a JSON Schema (draft 2020-12 subset). */
-function validate(schema: Json, value: unknown, root: Json = schema, at = "$"): string[] {
+function validate(
+  schema: Json,
+  value: unknown,
+  root: Json = schema,
+  at = "$",
+): string[] {
   if (typeof schema["$ref"] === "string") {
-    const path = (schema["$ref"] as string).replace(/^#\//, "").split("/");
+    const path = schema["$ref"].replace(/^#\//, "").split("/");
     let target: any = root;
     for (const part of path) {
       target = target[part];
@@ -91,7 +109,9 @@ function validate(schema: Json, value: unknown, root: Json = schema, at = "$"): 
         : typeof value;
   if (schema["type"] !== undefined) {
     const types: string[] = [schema["type"]].flat();
-    const ok = types.some((t) => t === kind || (t === "number" && kind === "integer"));
+    const ok = types.some(
+      (t) => t === kind || (t === "number" && kind === "integer"),
+    );
     if (!ok) {
       return [`${at}: ${kind} is not ${types.join(" or ")}`];
     }
@@ -99,14 +119,25 @@ function validate(schema: Json, value: unknown, root: Json = schema, at = "$"): 
   if ("const" in schema && value !== schema["const"]) {
     problems.push(`${at}: not ${JSON.stringify(schema["const"])}`);
   }
-  if (schema["enum"] !== undefined && !(schema["enum"] as unknown[]).includes(value)) {
+  if (
+    schema["enum"] !== undefined &&
+    !(schema["enum"] as unknown[]).includes(value)
+  ) {
     problems.push(`${at}: not one of the enum`);
   }
   if (typeof value === "string") {
-    if (schema["pattern"] !== undefined && !new RegExp(schema["pattern"], "u").test(value)) {
-      problems.push(`${at}: ${JSON.stringify(value)} does not match ${schema["pattern"]}`);
+    if (
+      schema["pattern"] !== undefined &&
+      !new RegExp(schema["pattern"], "u").test(value)
+    ) {
+      problems.push(
+        `${at}: ${JSON.stringify(value)} does not match ${schema["pattern"]}`,
+      );
     }
-    if (schema["minLength"] !== undefined && [...value].length < schema["minLength"]) {
+    if (
+      schema["minLength"] !== undefined &&
+      [...value].length < schema["minLength"]
+    ) {
       problems.push(`${at}: too short`);
     }
   }
@@ -128,7 +159,9 @@ function validate(schema: Json, value: unknown, root: Json = schema, at = "$"): 
     }
     for (const [name, member] of Object.entries(object)) {
       if (name in properties) {
-        problems.push(...validate(properties[name], member, root, `${at}.${name}`));
+        problems.push(
+          ...validate(properties[name], member, root, `${at}.${name}`),
+        );
       } else if (schema["additionalProperties"] === false) {
         problems.push(`${at}: unknown member ${name}`);
       }
@@ -140,15 +173,23 @@ function validate(schema: Json, value: unknown, root: Json = schema, at = "$"): 
     });
   }
   if (schema["anyOf"] !== undefined) {
-    const ok = (schema["anyOf"] as Json[]).some((s) => validate(s, value, root, at).length === 0);
+    const ok = (schema["anyOf"] as Json[]).some(
+      (s) => validate(s, value, root, at).length === 0,
+    );
     if (!ok) {
       problems.push(`${at}: matches none of anyOf`);
     }
   }
-  if (schema["not"] !== undefined && validate(schema["not"], value, root, at).length === 0) {
+  if (
+    schema["not"] !== undefined &&
+    validate(schema["not"], value, root, at).length === 0
+  ) {
     problems.push(`${at}: matches what "not" forbids`);
   }
-  if (schema["if"] !== undefined && validate(schema["if"], value, root, at).length === 0) {
+  if (
+    schema["if"] !== undefined &&
+    validate(schema["if"], value, root, at).length === 0
+  ) {
     problems.push(...validate(schema["then"] ?? {}, value, root, at));
   }
   return problems;
@@ -170,9 +211,13 @@ before(async () => {
   const folder = mkdtempSync(join(tmpdir(), "coyote-cassette-"));
   const path = join(folder, "session.cassette.json");
   try {
-    const client = createAuthClient(serverConfig(server.url, "basic"), "record", {
-      customConfig: { cassettePath: path },
-    });
+    const client = createAuthClient(
+      serverConfig(server.url, "basic"),
+      "record",
+      {
+        customConfig: { cassettePath: path },
+      },
+    );
     assert.ok(client instanceof RecordingAuthClient);
     const result = await client.authenticateClientCredentials();
     assert.ok(result.success, String(result.error));
@@ -195,9 +240,13 @@ after(() => {
 });
 
 function replayClient(): ReplayAuthClient {
-  const client = createAuthClient(serverConfig(recorded.url, "basic"), "replay", {
-    customConfig: { cassettePath: recorded.path },
-  });
+  const client = createAuthClient(
+    serverConfig(recorded.url, "basic"),
+    "replay",
+    {
+      customConfig: { cassettePath: recorded.path },
+    },
+  );
   assert.ok(client instanceof ReplayAuthClient);
   return client;
 }
@@ -206,7 +255,9 @@ describe("record mode", () => {
   it("writes a redacted cassette, 0600, with no temporary file left", () => {
     assert.equal(statSync(recorded.path).mode & 0o777, 0o600);
     assert.deepEqual(
-      readdirSync(recorded.folder).filter((name) => name.startsWith(".cassette-")),
+      readdirSync(recorded.folder).filter((name) =>
+        name.startsWith(".cassette-"),
+      ),
       [],
     );
     const text = readFileSync(recorded.path, "utf8");
@@ -217,17 +268,37 @@ describe("record mode", () => {
     assert.equal(cassette["schema_version"], 1);
     assert.deepEqual(Object.keys(cassette["recorder"]), ["sdk", "version"]);
     assert.equal(cassette["recorder"].sdk, "typescript");
-    const requests: Json[] = cassette["interactions"].map((i: Json) => i["request"]);
+    const requests: Json[] = cassette["interactions"].map(
+      (i: Json) => i["request"],
+    );
     const token = requests.find((r) => r["url"].endsWith("/oauth2/token"))!;
     assert.equal(token["headers"].Authorization, "Basic <<basic_credentials>>");
-    assert.deepEqual(Object.keys(token["headers"]), ["Accept", "Authorization", "Content-Type"]);
-    assert.deepEqual(token["form"][0], { name: "grant_type", value: "client_credentials" });
-    const replies: Json[] = cassette["interactions"].map((i: Json) => i["response"]);
-    assert.ok(replies.some((r) => r["body_json"]?.access_token === "<<access_token:1>>"));
-    const introspections = requests.filter((r) => r["url"].endsWith("/oauth2/introspect"));
+    assert.deepEqual(Object.keys(token["headers"]), [
+      "Accept",
+      "Authorization",
+      "Content-Type",
+    ]);
+    assert.deepEqual(token["form"][0], {
+      name: "grant_type",
+      value: "client_credentials",
+    });
+    const replies: Json[] = cassette["interactions"].map(
+      (i: Json) => i["response"],
+    );
+    assert.ok(
+      replies.some(
+        (r) => r["body_json"]?.access_token === "<<access_token:1>>",
+      ),
+    );
+    const introspections = requests.filter((r) =>
+      r["url"].endsWith("/oauth2/introspect"),
+    );
     assert.equal(introspections.length, 2);
     for (const r of introspections) {
-      assert.deepEqual(r["form"][0], { name: "token", value: "<<access_token:1>>" });
+      assert.deepEqual(r["form"][0], {
+        name: "token",
+        value: "<<access_token:1>>",
+      });
     }
   });
 
@@ -237,7 +308,9 @@ describe("record mode", () => {
       t.skip("not in the coyotegen repository: no spec/cassette.schema.json");
       return;
     }
-    const schema = JSON.parse(readFileSync(join(root, "spec", "cassette.schema.json"), "utf8")) as Json;
+    const schema = JSON.parse(
+      readFileSync(join(root, "spec", "cassette.schema.json"), "utf8"),
+    ) as Json;
     const cassette = JSON.parse(readFileSync(recorded.path, "utf8")) as Json;
     assert.deepEqual(validate(schema, cassette), []);
     const leaked = structuredClone(cassette);
@@ -247,7 +320,8 @@ describe("record mode", () => {
     });
     assert.notDeepEqual(validate(schema, leaked), []);
     const bare = structuredClone(cassette);
-    bare["interactions"][0]["request"]["headers"]["Authorization"] = "Basic Zm9vOmJhcg==";
+    bare["interactions"][0]["request"]["headers"]["Authorization"] =
+      "Basic Zm9vOmJhcg==";
     assert.notDeepEqual(validate(schema, bare), []);
     assert.notDeepEqual(validate(schema, { ...cassette, created: "now" }), []);
   });
@@ -256,9 +330,13 @@ describe("record mode", () => {
     const folder = mkdtempSync(join(tmpdir(), "coyote-cassette-"));
     try {
       const fake = new FakeTransport([tokenReply("tok-closed-aaaaaaaa")]);
-      const client = new RecordingAuthClient(fakeConfig(), join(folder, "c.json"), {
-        transport: fake,
-      });
+      const client = new RecordingAuthClient(
+        fakeConfig(),
+        join(folder, "c.json"),
+        {
+          transport: fake,
+        },
+      );
       await client.close();
       const result = await client.authenticateClientCredentials();
       assert.equal(result.errorCode, "network_error");
@@ -271,7 +349,9 @@ describe("record mode", () => {
   });
 
   it("fails to save into a missing folder with storage_error", async () => {
-    const recorder = new Recorder(join(tmpdir(), "coyote-no-such-folder", "x", "c.json"));
+    const recorder = new Recorder(
+      join(tmpdir(), "coyote-no-such-folder", "x", "c.json"),
+    );
     await assert.rejects(recorder.save(), (error: unknown) => {
       assert.ok(error instanceof AuthError);
       assert.equal(error.code, "storage_error");
@@ -291,8 +371,14 @@ describe("replay mode", () => {
     assert.equal(token.isExpired(), false);
     assert.equal((await client.introspectToken()).active, recorded.seen.active);
     assert.equal(recorded.seen.active, true);
-    assert.equal(await client.revokeToken(token.accessToken), recorded.seen.revoked);
-    assert.equal((await client.introspectToken(token.accessToken)).active, false);
+    assert.equal(
+      await client.revokeToken(token.accessToken),
+      recorded.seen.revoked,
+    );
+    assert.equal(
+      (await client.introspectToken(token.accessToken)).active,
+      false,
+    );
     assert.equal(recorded.seen.after, false);
     assert.deepEqual(client.replayer.unused(), []);
     await client.close();
@@ -305,14 +391,28 @@ describe("replay mode", () => {
     assert.equal(result.errorCode, "network_error");
     assert.equal(result.error!.retryable, false);
     const message = result.errorDescription ?? "";
-    assert.ok(message.includes(`no recorded interaction matches POST ${recorded.url}`), message);
-    assert.match(message, /closest is interaction \d+ \(POST [^)]*\/oauth2\/token\)/);
-    assert.ok(message.includes('form parameter "scope": recorded "trading", got "analytics"'), message);
+    assert.ok(
+      message.includes(`no recorded interaction matches POST ${recorded.url}`),
+      message,
+    );
+    assert.match(
+      message,
+      /closest is interaction \d+ \(POST [^)]*\/oauth2\/token\)/,
+    );
+    assert.ok(
+      message.includes(
+        'form parameter "scope": recorded "trading", got "analytics"',
+      ),
+      message,
+    );
     assert.ok(!message.includes("basic-secret"));
   });
 
   it("says when the request was already replayed", async () => {
-    const client = new ReplayAuthClient(serverConfig(recorded.url, "basic"), recorded.path);
+    const client = new ReplayAuthClient(
+      serverConfig(recorded.url, "basic"),
+      recorded.path,
+    );
     assert.ok((await client.authenticateClientCredentials()).success);
     await client.clearTokens();
     const again = await client.authenticateClientCredentials();
@@ -326,8 +426,14 @@ describe("replay mode", () => {
       for (const [name, text] of [
         ["none.json", null],
         ["bad.json", "{not json"],
-        ["v2.json", '{"schema_version": 2, "recorder": {"sdk": "go", "version": "1"}, "interactions": []}'],
-        ["extra.json", '{"schema_version": 1, "recorder": {"sdk": "go", "version": "1"}, "interactions": [], "when": 1}'],
+        [
+          "v2.json",
+          '{"schema_version": 2, "recorder": {"sdk": "go", "version": "1"}, "interactions": []}',
+        ],
+        [
+          "extra.json",
+          '{"schema_version": 1, "recorder": {"sdk": "go", "version": "1"}, "interactions": [], "when": 1}',
+        ],
         [
           "leak.json",
           JSON.stringify({
@@ -335,7 +441,11 @@ describe("replay mode", () => {
             recorder: { sdk: "go", version: "1" },
             interactions: [
               {
-                request: { method: "POST", url: "https://a.example/t", form: [{ name: "client_secret", value: "s3cret" }] },
+                request: {
+                  method: "POST",
+                  url: "https://a.example/t",
+                  form: [{ name: "client_secret", value: "s3cret" }],
+                },
                 response: { status: 200 },
               },
             ],
@@ -347,9 +457,10 @@ describe("replay mode", () => {
           writeFileSync(path, text);
         }
         assert.throws(
-          () => createAuthClient(serverConfig("http://127.0.0.1:9"), "replay", {
-            customConfig: { cassettePath: path },
-          }),
+          () =>
+            createAuthClient(serverConfig("http://127.0.0.1:9"), "replay", {
+              customConfig: { cassettePath: path },
+            }),
           (error: unknown) => {
             assert.ok(error instanceof AuthError, name);
             assert.equal(error.code, "invalid_config", name);
@@ -396,9 +507,13 @@ describe("a cassette recorded by the Go SDK", () => {
     try {
       const path = join(folder, "go.cassette.json");
       writeFileSync(path, block);
-      const client = createAuthClient(exampleConfig("any-secret-replay-does-not-compare"), "replay", {
-        customConfig: { cassettePath: path },
-      }) as ReplayAuthClient;
+      const client = createAuthClient(
+        exampleConfig("any-secret-replay-does-not-compare"),
+        "replay",
+        {
+          customConfig: { cassettePath: path },
+        },
+      ) as ReplayAuthClient;
       const result = await client.authenticateClientCredentials();
       assert.ok(result.success, String(result.error));
       assert.equal(result.token!.accessToken, "<<access_token:1>>");
@@ -429,24 +544,34 @@ describe("a cassette recorded by the Go SDK", () => {
         r.body_json === undefined
           ? ""
           : JSON.stringify(r.body_json).replace("<<access_token:1>>", token);
-      return { status: r.status, headers: new Headers(r.headers ?? {}), body: Buffer.from(body) };
+      return {
+        status: r.status,
+        headers: new Headers(r.headers ?? {}),
+        body: Buffer.from(body),
+      };
     });
     const folder = mkdtempSync(join(tmpdir(), "coyote-cassette-"));
     try {
       const path = join(folder, "ts.cassette.json");
       const fake = new FakeTransport(answers);
-      const client = new RecordingAuthClient(exampleConfig("example secret/+&"), path, {
-        transport: fake,
-      });
+      const client = new RecordingAuthClient(
+        exampleConfig("example secret/+&"),
+        path,
+        {
+          transport: fake,
+        },
+      );
       assert.ok((await client.authenticateClientCredentials()).success);
       assert.equal((await client.introspectToken()).active, true);
       assert.equal(await client.revokeToken(), true);
       await client.close();
       const written = readFileSync(path, "utf8");
-      const want = block.replace('"sdk": "go"', '"sdk": "typescript"').replace(
-        '"version": "0.1.0"',
-        `"version": ${JSON.stringify((JSON.parse(written) as Json)["recorder"].version)}`,
-      );
+      const want = block
+        .replace('"sdk": "go"', '"sdk": "typescript"')
+        .replace(
+          '"version": "0.1.0"',
+          `"version": ${JSON.stringify((JSON.parse(written) as Json)["recorder"].version)}`,
+        );
       assert.equal(written, want);
     } finally {
       rmSync(folder, { recursive: true, force: true });
@@ -478,26 +603,39 @@ class FakeTransport implements Transport {
     this.#answers = [...answers];
   }
 
-  async send(request: ProtocolRequest): Promise<TransportResponse> {
+  send(request: ProtocolRequest): Promise<TransportResponse> {
     this.sent.push(request);
     const answer = this.#answers.shift();
     if (answer === undefined) {
-      throw new Error("no answer scripted");
+      return Promise.reject(new Error("no answer scripted"));
     }
-    return answer;
+    return Promise.resolve(answer);
   }
 }
 
-function jsonReply(status: number, body: string, extra: Record<string, string> = {}): Answer {
+function jsonReply(
+  status: number,
+  body: string,
+  extra: Record<string, string> = {},
+): Answer {
   return {
     status,
-    headers: new Headers({ "Content-Type": "application/json", "Cache-Control": "no-store", ...extra }),
+    headers: new Headers({
+      "Content-Type": "application/json",
+      "Cache-Control": "no-store",
+      ...extra,
+    }),
     body: Buffer.from(body),
   };
 }
 
 function tokenReply(access: string, refresh?: string): Answer {
-  const body: Json = { access_token: access, token_type: "Bearer", expires_in: 3600, scope: "trading" };
+  const body: Json = {
+    access_token: access,
+    token_type: "Bearer",
+    expires_in: 3600,
+    scope: "trading",
+  };
   if (refresh !== undefined) {
     body["refresh_token"] = refresh;
   }
@@ -520,63 +658,133 @@ function fakeConfig(extra: Record<string, unknown> = {}): AuthClientConfig {
   });
 }
 
-function request(form: Record<string, string>, headers: Record<string, string> = {}): ProtocolRequest {
-  return { method: "POST", url: "https://as.example/token", headers: { Accept: "application/json", ...headers }, form };
+function request(
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): ProtocolRequest {
+  return {
+    method: "POST",
+    url: "https://as.example/token",
+    headers: { Accept: "application/json", ...headers },
+    form,
+  };
 }
 
 describe("redaction", () => {
   it("numbers each distinct token, keeps it across names, and sweeps echoes", () => {
     const recorder = new Recorder("unused.json");
     recorder.add(
-      request({ grant_type: "client_credentials", client_id: "c", client_secret: "the-client-secret" }),
+      request({
+        grant_type: "client_credentials",
+        client_id: "c",
+        client_secret: "the-client-secret",
+      }),
       tokenReply("access-one-aaaaaaaa", "refresh-one-bbbbbbbb"),
     );
     recorder.add(
-      request({ grant_type: "refresh_token", refresh_token: "refresh-one-bbbbbbbb" }),
+      request({
+        grant_type: "refresh_token",
+        refresh_token: "refresh-one-bbbbbbbb",
+      }),
       tokenReply("access-two-cccccccc", "refresh-two-dddddddd"),
     );
     recorder.add(
-      request({ token: "refresh-two-dddddddd", token_type_hint: "refresh_token" }),
-      jsonReply(400, JSON.stringify({ error: "invalid_grant", error_description: "refresh-two-dddddddd was revoked" })),
+      request({
+        token: "refresh-two-dddddddd",
+        token_type_hint: "refresh_token",
+      }),
+      jsonReply(
+        400,
+        JSON.stringify({
+          error: "invalid_grant",
+          error_description: "refresh-two-dddddddd was revoked",
+        }),
+      ),
     );
     recorder.add(
-      request({ token: "access-one-aaaaaaaa" }, { Authorization: "Bearer access-two-cccccccc" }),
-      { status: 200, headers: new Headers({ "Content-Type": "text/plain" }), body: Buffer.from("ok access-one-aaaaaaaa") },
+      request(
+        { token: "access-one-aaaaaaaa" },
+        { Authorization: "Bearer access-two-cccccccc" },
+      ),
+      {
+        status: 200,
+        headers: new Headers({ "Content-Type": "text/plain" }),
+        body: Buffer.from("ok access-one-aaaaaaaa"),
+      },
     );
     const cassette = recorder.cassette();
     const text = encodeCassette(cassette);
-    for (const secret of ["the-client-secret", "access-one", "access-two", "refresh-one", "refresh-two"]) {
+    for (const secret of [
+      "the-client-secret",
+      "access-one",
+      "access-two",
+      "refresh-one",
+      "refresh-two",
+    ]) {
       assert.ok(!text.includes(secret), secret);
     }
     const [first, second, third, fourth] = cassette.interactions;
-    assert.deepEqual(first!.request.form, [
+    assert.deepEqual(first.request.form, [
       { name: "grant_type", value: "client_credentials" },
       { name: "client_id", value: "c" },
       { name: "client_secret", value: "<<client_secret>>" },
     ]);
-    assert.equal((first!.response.body_json as Json)["access_token"], "<<access_token:1>>");
-    assert.equal((first!.response.body_json as Json)["refresh_token"], "<<refresh_token:1>>");
-    assert.deepEqual(Object.keys(first!.response.body_json as Json), [
+    assert.equal(
+      (first.response.body_json as Json)["access_token"],
+      "<<access_token:1>>",
+    );
+    assert.equal(
+      (first.response.body_json as Json)["refresh_token"],
+      "<<refresh_token:1>>",
+    );
+    assert.deepEqual(Object.keys(first.response.body_json as Json), [
       "access_token",
       "expires_in",
       "refresh_token",
       "scope",
       "token_type",
     ]);
-    assert.deepEqual(second!.request.form![1], { name: "refresh_token", value: "<<refresh_token:1>>" });
-    assert.equal((second!.response.body_json as Json)["access_token"], "<<access_token:2>>");
-    assert.deepEqual(third!.request.form![0], { name: "token", value: "<<refresh_token:2>>" });
-    assert.equal((third!.response.body_json as Json)["error_description"], "<<refresh_token:2>> was revoked");
-    assert.equal(fourth!.request.headers!["Authorization"], "Bearer <<access_token:2>>");
-    assert.deepEqual(fourth!.request.form![0], { name: "token", value: "<<access_token:1>>" });
-    assert.equal(fourth!.response.body, "ok <<access_token:1>>");
+    assert.deepEqual(second.request.form![1], {
+      name: "refresh_token",
+      value: "<<refresh_token:1>>",
+    });
+    assert.equal(
+      (second.response.body_json as Json)["access_token"],
+      "<<access_token:2>>",
+    );
+    assert.deepEqual(third.request.form![0], {
+      name: "token",
+      value: "<<refresh_token:2>>",
+    });
+    assert.equal(
+      (third.response.body_json as Json)["error_description"],
+      "<<refresh_token:2>> was revoked",
+    );
+    assert.equal(
+      fourth.request.headers!["Authorization"],
+      "Bearer <<access_token:2>>",
+    );
+    assert.deepEqual(fourth.request.form![0], {
+      name: "token",
+      value: "<<access_token:1>>",
+    });
+    assert.equal(fourth.response.body, "ok <<access_token:1>>");
   });
 
   it("sweeps a secret seen later out of earlier interactions", () => {
     const recorder = new Recorder("unused.json");
-    recorder.add(request({ grant_type: "client_credentials" }), jsonReply(400, '{"error":"invalid_client","error_description":"late-secret-value is wrong"}'));
-    recorder.add(request({ client_secret: "late-secret-value" }), jsonReply(200, "{}"));
-    const body = recorder.cassette().interactions[0]!.response.body_json as Json;
+    recorder.add(
+      request({ grant_type: "client_credentials" }),
+      jsonReply(
+        400,
+        '{"error":"invalid_client","error_description":"late-secret-value is wrong"}',
+      ),
+    );
+    recorder.add(
+      request({ client_secret: "late-secret-value" }),
+      jsonReply(200, "{}"),
+    );
+    const body = recorder.cassette().interactions[0].response.body_json as Json;
     assert.equal(body["error_description"], "<<client_secret>> is wrong");
   });
 
@@ -584,7 +792,10 @@ describe("redaction", () => {
     const recorder = new Recorder("unused.json");
     recorder.add(
       request({ client_secret: "abc" }),
-      jsonReply(200, '{"note":"abc def","echo":"abc","expires_in":3600.0,"big":12345678901234567890}'),
+      jsonReply(
+        200,
+        '{"note":"abc def","echo":"abc","expires_in":3600.0,"big":12345678901234567890}',
+      ),
     );
     const text = encodeCassette(recorder.cassette());
     assert.ok(text.includes('"note": "abc def"'));
@@ -596,21 +807,32 @@ describe("redaction", () => {
   it("redacts the query of a URL and drops its fragment", () => {
     const recorder = new Recorder("unused.json");
     recorder.add(
-      { method: "GET", url: "https://as.example/userinfo?access_token=query-token-aaaaaaaa&x=1#frag", headers: {} },
+      {
+        method: "GET",
+        url: "https://as.example/userinfo?access_token=query-token-aaaaaaaa&x=1#frag",
+        headers: {},
+      },
       { status: 204, headers: new Headers(), body: new Uint8Array(0) },
     );
     const [interaction] = recorder.cassette().interactions;
-    assert.equal(interaction!.request.url, "https://as.example/userinfo?access_token=%3C%3Caccess_token%3A1%3E%3E&x=1");
-    assert.equal(interaction!.request.headers, undefined);
-    assert.equal(interaction!.request.form, undefined);
-    assert.deepEqual(interaction!.response, { status: 204 });
+    assert.equal(
+      interaction.request.url,
+      "https://as.example/userinfo?access_token=%3C%3Caccess_token%3A1%3E%3E&x=1",
+    );
+    assert.equal(interaction.request.headers, undefined);
+    assert.equal(interaction.request.form, undefined);
+    assert.deepEqual(interaction.response, { status: 204 });
     assert.ok(isPlaceholder("<<access_token:1>>"));
     assert.ok(!isPlaceholder("<<access_token:0>>"));
   });
 });
 
 function cassetteOf(...interactions: Cassette["interactions"]): Cassette {
-  return { schema_version: 1, recorder: { sdk: "go", version: "0" }, interactions };
+  return {
+    schema_version: 1,
+    recorder: { sdk: "go", version: "0" },
+    interactions,
+  };
 }
 
 describe("matching", () => {
@@ -626,7 +848,14 @@ describe("matching", () => {
         { name: "scope", value: "b a" },
       ],
     },
-    response: { status: 200, body_json: { access_token: "<<access_token:1>>", token_type: "Bearer", expires_in: 60 } },
+    response: {
+      status: 200,
+      body_json: {
+        access_token: "<<access_token:1>>",
+        token_type: "Bearer",
+        expires_in: 60,
+      },
+    },
   };
 
   it("ignores random and secret values, loopback ports, scope order and the default port", () => {
@@ -645,24 +874,40 @@ describe("matching", () => {
     });
     assert.equal(answer.status, 200);
     assert.equal(answer.headers.get("content-type"), "application/json");
-    assert.deepEqual(JSON.parse(Buffer.from(answer.body).toString("utf8")), recordedToken.response.body_json);
+    assert.deepEqual(
+      JSON.parse(Buffer.from(answer.body).toString("utf8")),
+      recordedToken.response.body_json,
+    );
   });
 
   it("never matches a token that is not a placeholder, and does not show it", () => {
     const replayer = new Replayer(
       cassetteOf({
-        request: { method: "POST", url: "https://as.example/revoke", form: [{ name: "token", value: "<<access_token:1>>" }] },
+        request: {
+          method: "POST",
+          url: "https://as.example/revoke",
+          form: [{ name: "token", value: "<<access_token:1>>" }],
+        },
         response: { status: 200 },
       }),
     );
     assert.throws(
-      () => replayer.answer({ method: "POST", url: "https://as.example/revoke", headers: {}, form: { token: "real-token-value" } }),
+      () =>
+        replayer.answer({
+          method: "POST",
+          url: "https://as.example/revoke",
+          headers: {},
+          form: { token: "real-token-value" },
+        }),
       (error: unknown) => {
         assert.ok(error instanceof AuthError);
         assert.equal(error.code, "network_error");
         assert.equal(error.retryable, false);
         assert.ok(!String(error.description).includes("real-token-value"));
-        assert.match(String(error.description), /a value that is not a placeholder of this cassette/);
+        assert.match(
+          String(error.description),
+          /a value that is not a placeholder of this cassette/,
+        );
         return true;
       },
     );
@@ -672,20 +917,48 @@ describe("matching", () => {
   it("prefers the nearer interaction: method over path over form", () => {
     const replayer = new Replayer(
       cassetteOf(
-        { request: { method: "GET", url: "https://as.example/token" }, response: { status: 200 } },
-        { request: { method: "POST", url: "https://as.example/other", form: [{ name: "grant_type", value: "x" }] }, response: { status: 200 } },
-        { request: { method: "POST", url: "https://as.example/token", form: [{ name: "grant_type", value: "y" }] }, response: { status: 200 } },
+        {
+          request: { method: "GET", url: "https://as.example/token" },
+          response: { status: 200 },
+        },
+        {
+          request: {
+            method: "POST",
+            url: "https://as.example/other",
+            form: [{ name: "grant_type", value: "x" }],
+          },
+          response: { status: 200 },
+        },
+        {
+          request: {
+            method: "POST",
+            url: "https://as.example/token",
+            form: [{ name: "grant_type", value: "y" }],
+          },
+          response: { status: 200 },
+        },
       ),
     );
     assert.throws(
-      () => replayer.answer({ method: "POST", url: "https://as.example/token", headers: {}, form: { grant_type: "x" } }),
+      () =>
+        replayer.answer({
+          method: "POST",
+          url: "https://as.example/token",
+          headers: {},
+          form: { grant_type: "x" },
+        }),
       /closest is interaction 3 \(POST https:\/\/as\.example\/token\): form parameter "grant_type": recorded "y", got "x"$/,
     );
   });
 
   it("says when the cassette is empty", () => {
     assert.throws(
-      () => new Replayer(cassetteOf()).answer({ method: "GET", url: "https://as.example/x", headers: {} }),
+      () =>
+        new Replayer(cassetteOf()).answer({
+          method: "GET",
+          url: "https://as.example/x",
+          headers: {},
+        }),
       /the cassette has no interactions/,
     );
   });
@@ -703,7 +976,10 @@ async function session(...commands: unknown[]): Promise<Json[]> {
   });
   const lines = commands.map((c) => JSON.stringify(c)).join("\n") + "\n";
   assert.equal(await serve(Readable.from([lines]), output), 0);
-  return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Json);
+  return text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as Json);
 }
 
 describe("driver", () => {
@@ -717,7 +993,11 @@ describe("driver", () => {
           client: "r",
           mode: "record",
           mode_options: { record: { cassette_path: path } },
-          config: { server_url: "https://as.example", client_id: "c", client_secret: "driver-secret-value" },
+          config: {
+            server_url: "https://as.example",
+            client_id: "c",
+            client_secret: "driver-secret-value",
+          },
         },
         { cmd: "save_cassette", client: "r" },
         { cmd: "close", client: "r" },
@@ -743,194 +1023,200 @@ describe("driver", () => {
  * and secrets echoed in text and JSON bodies.
  */
 const parityExchanges: {
-  request: { method: "GET" | "POST"; url: string; headers: Record<string, string>; form?: Record<string, string> };
+  request: {
+    method: "GET" | "POST";
+    url: string;
+    headers: Record<string, string>;
+    form?: Record<string, string>;
+  };
   response: { status: number; headers: Record<string, string>; body: string };
 }[] = [
   {
-    "request": {
-      "method": "GET",
-      "url": "https://as.example/.well-known/oauth-authorization-server",
-      "headers": {
-        "Accept": "application/json"
-      }
+    request: {
+      method: "GET",
+      url: "https://as.example/.well-known/oauth-authorization-server",
+      headers: {
+        Accept: "application/json",
+      },
     },
-    "response": {
-      "status": 200,
-      "headers": {
+    response: {
+      status: 200,
+      headers: {
         "Content-Type": "application/json",
-        "Cache-Control": "max-age=60"
+        "Cache-Control": "max-age=60",
       },
-      "body": "{\"issuer\":\"https://as.example\",\"token_endpoint\":\"https://as.example/token\",\"scopes_supported\":[\"trading\",\"analytics\"]}"
-    }
+      body: '{"issuer":"https://as.example","token_endpoint":"https://as.example/token","scopes_supported":["trading","analytics"]}',
+    },
   },
   {
-    "request": {
-      "method": "POST",
-      "url": "https://as.example/token",
-      "headers": {
-        "Accept": "application/json",
-        "Authorization": "Basic YmFzaWMtY2xpZW50OnMzY3JldCUyRiUyQiUyNngreQ=="
+    request: {
+      method: "POST",
+      url: "https://as.example/token",
+      headers: {
+        Accept: "application/json",
+        Authorization: "Basic YmFzaWMtY2xpZW50OnMzY3JldCUyRiUyQiUyNngreQ==",
       },
-      "form": {
-        "grant_type": "client_credentials",
-        "scope": "trading"
-      }
+      form: {
+        grant_type: "client_credentials",
+        scope: "trading",
+      },
     },
-    "response": {
-      "status": 200,
-      "headers": {
+    response: {
+      status: 200,
+      headers: {
         "Content-Type": "application/json;charset=UTF-8",
-        "Cache-Control": "no-store"
+        "Cache-Control": "no-store",
       },
-      "body": "{\"token_type\":\"bearer\",\"access_token\":\"access-one-aaaaaaaa\",\"refresh_token\":\"refresh-one-bbbbbbbb\",\"id_token\":\"id-one-cccccccc\",\"expires_in\":3600.0,\"big\":12345678901234567890}"
-    }
+      body: '{"token_type":"bearer","access_token":"access-one-aaaaaaaa","refresh_token":"refresh-one-bbbbbbbb","id_token":"id-one-cccccccc","expires_in":3600.0,"big":12345678901234567890}',
+    },
   },
   {
-    "request": {
-      "method": "POST",
-      "url": "https://as.example/token",
-      "headers": {
-        "Accept": "application/json"
+    request: {
+      method: "POST",
+      url: "https://as.example/token",
+      headers: {
+        Accept: "application/json",
       },
-      "form": {
-        "grant_type": "refresh_token",
-        "refresh_token": "refresh-one-bbbbbbbb",
-        "client_id": "post-client",
-        "client_secret": "post-secret-value"
-      }
+      form: {
+        grant_type: "refresh_token",
+        refresh_token: "refresh-one-bbbbbbbb",
+        client_id: "post-client",
+        client_secret: "post-secret-value",
+      },
     },
-    "response": {
-      "status": 200,
-      "headers": {
-        "Content-Type": "application/json"
+    response: {
+      status: 200,
+      headers: {
+        "Content-Type": "application/json",
       },
-      "body": "{\"access_token\":\"access-two-dddddddd\",\"refresh_token\":\"refresh-two-eeeeeeee\",\"expires_in\":60}"
-    }
+      body: '{"access_token":"access-two-dddddddd","refresh_token":"refresh-two-eeeeeeee","expires_in":60}',
+    },
   },
   {
-    "request": {
-      "method": "POST",
-      "url": "https://as.example/introspect",
-      "headers": {
-        "Accept": "application/json"
+    request: {
+      method: "POST",
+      url: "https://as.example/introspect",
+      headers: {
+        Accept: "application/json",
       },
-      "form": {
-        "token": "access-two-dddddddd",
-        "token_type_hint": "access_token"
-      }
+      form: {
+        token: "access-two-dddddddd",
+        token_type_hint: "access_token",
+      },
     },
-    "response": {
-      "status": 200,
-      "headers": {
-        "Content-Type": "application/json"
+    response: {
+      status: 200,
+      headers: {
+        "Content-Type": "application/json",
       },
-      "body": "{\"active\":true,\"sub\":\"access-one-aaaaaaaa\",\"nested\":[{\"t\":\"prefix refresh-two-eeeeeeee suffix\"}]}"
-    }
+      body: '{"active":true,"sub":"access-one-aaaaaaaa","nested":[{"t":"prefix refresh-two-eeeeeeee suffix"}]}',
+    },
   },
   {
-    "request": {
-      "method": "POST",
-      "url": "https://as.example/revoke",
-      "headers": {
-        "Accept": "application/json"
+    request: {
+      method: "POST",
+      url: "https://as.example/revoke",
+      headers: {
+        Accept: "application/json",
       },
-      "form": {
-        "token": "refresh-two-eeeeeeee",
-        "token_type_hint": "refresh_token"
-      }
+      form: {
+        token: "refresh-two-eeeeeeee",
+        token_type_hint: "refresh_token",
+      },
     },
-    "response": {
-      "status": 200,
-      "headers": {
-        "Cache-Control": "no-store"
+    response: {
+      status: 200,
+      headers: {
+        "Cache-Control": "no-store",
       },
-      "body": ""
-    }
+      body: "",
+    },
   },
   {
-    "request": {
-      "method": "POST",
-      "url": "https://as.example/token",
-      "headers": {
-        "Accept": "application/json"
+    request: {
+      method: "POST",
+      url: "https://as.example/token",
+      headers: {
+        Accept: "application/json",
       },
-      "form": {
-        "grant_type": "authorization_code",
-        "code": "code-one-ffffffff",
-        "redirect_uri": "http://127.0.0.1:53123/cb",
-        "code_verifier": "verifier-gggggggggggggggggggggggggggggggggggggggg",
-        "client_id": "pkce-client"
-      }
+      form: {
+        grant_type: "authorization_code",
+        code: "code-one-ffffffff",
+        redirect_uri: "http://127.0.0.1:53123/cb",
+        code_verifier: "verifier-gggggggggggggggggggggggggggggggggggggggg",
+        client_id: "pkce-client",
+      },
     },
-    "response": {
-      "status": 400,
-      "headers": {
-        "Content-Type": "text/plain"
+    response: {
+      status: 400,
+      headers: {
+        "Content-Type": "text/plain",
       },
-      "body": "code code-one-ffffffff and refresh-one-bbbbbbbb rejected"
-    }
+      body: "code code-one-ffffffff and refresh-one-bbbbbbbb rejected",
+    },
   },
   {
-    "request": {
-      "method": "POST",
-      "url": "https://as.example/token",
-      "headers": {
-        "Accept": "application/json"
+    request: {
+      method: "POST",
+      url: "https://as.example/token",
+      headers: {
+        Accept: "application/json",
       },
-      "form": {
-        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-        "assertion": "eyJhbGciOi.assertion.sig",
-        "client_id": "jwt-client",
-        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        "client_assertion": "eyJhbGciOi.client.sig"
-      }
+      form: {
+        grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        assertion: "eyJhbGciOi.assertion.sig",
+        client_id: "jwt-client",
+        client_assertion_type:
+          "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion: "eyJhbGciOi.client.sig",
+      },
     },
-    "response": {
-      "status": 503,
-      "headers": {
+    response: {
+      status: 503,
+      headers: {
         "Content-Type": "application/problem+json",
-        "Retry-After": "7"
+        "Retry-After": "7",
       },
-      "body": "{\"error\":\"temporarily_unavailable\",\"error_description\":\"try later, eyJhbGciOi.client.sig\"}"
-    }
+      body: '{"error":"temporarily_unavailable","error_description":"try later, eyJhbGciOi.client.sig"}',
+    },
   },
   {
-    "request": {
-      "method": "GET",
-      "url": "https://as.example/userinfo?access_token=access-three-hhhhhhhh&x=a+b#frag",
-      "headers": {
-        "Authorization": "Bearer access-two-dddddddd"
-      }
-    },
-    "response": {
-      "status": 401,
-      "headers": {
-        "Content-Type": "application/json"
+    request: {
+      method: "GET",
+      url: "https://as.example/userinfo?access_token=access-three-hhhhhhhh&x=a+b#frag",
+      headers: {
+        Authorization: "Bearer access-two-dddddddd",
       },
-      "body": "[\"access-three-hhhhhhhh\", 1.5]"
-    }
+    },
+    response: {
+      status: 401,
+      headers: {
+        "Content-Type": "application/json",
+      },
+      body: '["access-three-hhhhhhhh", 1.5]',
+    },
   },
   {
-    "request": {
-      "method": "POST",
-      "url": "https://as.example/token",
-      "headers": {
-        "Accept": "application/json"
+    request: {
+      method: "POST",
+      url: "https://as.example/token",
+      headers: {
+        Accept: "application/json",
       },
-      "form": {
-        "grant_type": "password",
-        "username": "u",
-        "password": "pw"
-      }
+      form: {
+        grant_type: "password",
+        username: "u",
+        password: "pw",
+      },
     },
-    "response": {
-      "status": 200,
-      "headers": {
-        "Content-Type": "application/json"
+    response: {
+      status: 200,
+      headers: {
+        "Content-Type": "application/json",
       },
-      "body": "{\"access_token\":\"\",\"note\":\"pw\",\"note2\":\"pwx\"}"
-    }
-  }
+      body: '{"access_token":"","note":"pw","note2":"pwx"}',
+    },
+  },
 ];
 
 /** The cassette the Python SDK's Recorder writes for parityExchanges. */
@@ -1253,7 +1539,10 @@ describe("the Python SDK's recording", () => {
     }
     const want = pythonCassette
       .replace('"sdk": "python"', '"sdk": "typescript"')
-      .replace('"version": "0.1.0"', `"version": ${JSON.stringify(recorder.sdkVersion)}`);
+      .replace(
+        '"version": "0.1.0"',
+        `"version": ${JSON.stringify(recorder.sdkVersion)}`,
+      );
     assert.equal(encodeCassette(recorder.cassette()), want);
   });
 });

@@ -684,8 +684,7 @@ const valueCases: RuleCase[] = [
 
 const methodCases: RuleCase[] = [
   {
-    name:
-      "auth_mode client_credentials, client_auth_method client_secret_basic",
+    name: "auth_mode client_credentials, client_auth_method client_secret_basic",
     values: {
       serverUrl: "https://a.example.test/server-url",
       clientId: "a-client-id",
@@ -736,8 +735,7 @@ const methodCases: RuleCase[] = [
     ],
   },
   {
-    name:
-      "auth_mode authorization_code, client_auth_method client_secret_basic",
+    name: "auth_mode authorization_code, client_auth_method client_secret_basic",
     values: {
       serverUrl: "https://a.example.test/server-url",
       clientId: "a-client-id",
@@ -803,8 +801,7 @@ const methodCases: RuleCase[] = [
     want: [],
   },
   {
-    name:
-      "auth_mode authorization_code_pkce, client_auth_method client_secret_basic",
+    name: "auth_mode authorization_code_pkce, client_auth_method client_secret_basic",
     values: {
       serverUrl: "https://a.example.test/server-url",
       clientId: "a-client-id",
@@ -816,8 +813,7 @@ const methodCases: RuleCase[] = [
     want: [],
   },
   {
-    name:
-      "auth_mode authorization_code_pkce, client_auth_method client_secret_post",
+    name: "auth_mode authorization_code_pkce, client_auth_method client_secret_post",
     values: {
       serverUrl: "https://a.example.test/server-url",
       clientId: "a-client-id",
@@ -829,8 +825,7 @@ const methodCases: RuleCase[] = [
     want: [],
   },
   {
-    name:
-      "auth_mode authorization_code_pkce, client_auth_method private_key_jwt",
+    name: "auth_mode authorization_code_pkce, client_auth_method private_key_jwt",
     values: {
       serverUrl: "https://a.example.test/server-url",
       clientId: "a-client-id",
@@ -842,8 +837,7 @@ const methodCases: RuleCase[] = [
     want: [],
   },
   {
-    name:
-      "auth_mode authorization_code_pkce, client_auth_method tls_client_auth",
+    name: "auth_mode authorization_code_pkce, client_auth_method tls_client_auth",
     values: {
       serverUrl: "https://a.example.test/server-url",
       clientId: "a-client-id",
@@ -932,8 +926,7 @@ const methodCases: RuleCase[] = [
     ],
   },
   {
-    name:
-      "auth_mode client_credentials_mtls, client_auth_method tls_client_auth",
+    name: "auth_mode client_credentials_mtls, client_auth_method tls_client_auth",
     values: {
       serverUrl: "https://a.example.test/server-url",
       clientId: "a-client-id",
@@ -945,8 +938,7 @@ const methodCases: RuleCase[] = [
     want: [],
   },
   {
-    name:
-      "auth_mode client_credentials_mtls, client_auth_method self_signed_tls_client_auth",
+    name: "auth_mode client_credentials_mtls, client_auth_method self_signed_tls_client_auth",
     values: {
       serverUrl: "https://a.example.test/server-url",
       clientId: "a-client-id",
@@ -958,8 +950,7 @@ const methodCases: RuleCase[] = [
     want: [],
   },
   {
-    name:
-      "auth_mode client_credentials_mtls, client_auth_method client_secret_basic",
+    name: "auth_mode client_credentials_mtls, client_auth_method client_secret_basic",
     values: {
       serverUrl: "https://a.example.test/server-url",
       clientId: "a-client-id",
@@ -1095,7 +1086,7 @@ function withValue(
   key: ConfigKey,
   value: unknown,
 ): AuthClientConfigInit {
-  return { ...base, [key]: value } as AuthClientConfigInit;
+  return { ...base, [key]: value };
 }
 
 describe("configuration defaults", () => {
@@ -1264,7 +1255,9 @@ describe("configuration validation", () => {
       for (const url of bad) {
         const config = new AuthClientConfig(withValue(complete, c.key, url));
         const want = `${c.field}: invalid URL ${JSON.stringify(url)}: want an absolute http or https URL`;
-        assert.deepEqual(config.validate(), [{ field: c.field, message: want }]);
+        assert.deepEqual(config.validate(), [
+          { field: c.field, message: want },
+        ]);
       }
     }
   });

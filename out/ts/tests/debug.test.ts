@@ -84,7 +84,7 @@ describe("debug mode", () => {
     assert.equal(await client.getValidToken(), second.token);
     assert.equal((await client.introspectToken()).active, true);
     const stats = client.getPerformanceStats();
-    const cc = stats["authenticate_client_credentials"]!;
+    const cc = stats["authenticate_client_credentials"];
     assert.equal(cc.call_count, 2);
     assert.equal(cc.error_count, 0);
     assert.equal(cc.last_error_code, undefined);
@@ -96,14 +96,15 @@ describe("debug mode", () => {
     assert.ok(cc.p50_duration_seconds <= cc.p95_duration_seconds);
     assert.ok(cc.p99_duration_seconds <= cc.max_duration_seconds);
     assert.ok(
-      Math.abs(cc.total_duration_seconds - 2 * cc.average_duration_seconds) < 1e-9,
+      Math.abs(cc.total_duration_seconds - 2 * cc.average_duration_seconds) <
+        1e-9,
     );
-    assert.equal(stats["get_valid_token"]!.call_count, 1);
-    assert.equal(stats["introspect_token"]!.call_count, 1);
+    assert.equal(stats["get_valid_token"].call_count, 1);
+    assert.equal(stats["introspect_token"].call_count, 1);
     assert.deepEqual(Object.keys(stats), [...Object.keys(stats)].sort());
     assert.equal(await client.revokeToken(), true);
     const after = client.getPerformanceStats();
-    assert.equal(after["revoke_token"]!.call_count, 1);
+    assert.equal(after["revoke_token"].call_count, 1);
     // The revocation clears the tokens inside revoke_token, uncounted.
     assert.equal(after["clear_tokens"], undefined);
 
@@ -133,7 +134,7 @@ describe("debug mode", () => {
       max_traces: 100,
     });
     assert.equal(
-      info.performance_stats["authenticate_client_credentials"]!.call_count,
+      info.performance_stats["authenticate_client_credentials"].call_count,
       2,
     );
     const operations = new Set(info.traces.map((t) => t.operation));
@@ -154,7 +155,10 @@ describe("debug mode", () => {
       assert.equal(body["token_type"], "bearer");
     }
     const ids = info.traces.map((t) => t.id);
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+    );
     // The export is plain JSON.
     assert.deepEqual(JSON.parse(exported), info);
     client.resetPerformanceStats();
@@ -203,12 +207,12 @@ describe("debug mode", () => {
     assert.equal((await client.authenticateClientCredentials()).success, false);
     assert.equal(await client.getValidToken(), null);
     const stats = client.getPerformanceStats();
-    const cc = stats["authenticate_client_credentials"]!;
+    const cc = stats["authenticate_client_credentials"];
     assert.equal(cc.call_count, 2);
     assert.equal(cc.error_count, 2);
     assert.equal(cc.last_error_code, "invalid_client");
-    assert.equal(stats["get_valid_token"]!.error_count, 1);
-    assert.equal(stats["get_valid_token"]!.last_error_code, "invalid_client");
+    assert.equal(stats["get_valid_token"].error_count, 1);
+    assert.equal(stats["get_valid_token"].last_error_code, "invalid_client");
     const exported = JSON.stringify(client.exportDebugInfo());
     assert.ok(!exported.includes("wrong-secret"));
     assert.ok(!logger.text().includes("wrong-secret"));
@@ -244,7 +248,7 @@ describe("debug mode", () => {
     );
     const traces = client.exportDebugInfo().traces;
     assert.equal(traces.length, 2);
-    assert.ok(traces[0]!.id < traces[1]!.id);
+    assert.ok(traces[0].id < traces[1].id);
     for (const trace of traces) {
       assert.equal(trace.request, undefined);
       assert.equal(trace.response!.status, 200);
@@ -271,7 +275,7 @@ describe("debug mode", () => {
     assert.deepEqual(quiet.exportDebugInfo().traces, []);
     assert.equal(logger.records.length, 0);
     assert.equal(
-      quiet.getPerformanceStats()["authenticate_client_credentials"]!.call_count,
+      quiet.getPerformanceStats()["authenticate_client_credentials"].call_count,
       1,
     );
     await quiet.close();
@@ -314,7 +318,9 @@ describe("debug mode", () => {
     assert.ok((await client.authenticateClientCredentials()).success);
     assert.equal((await client.introspectToken()).active, true);
     const traces = client.exportDebugInfo().traces;
-    const introspection = traces.find((t) => t.operation === "introspect_token")!;
+    const introspection = traces.find(
+      (t) => t.operation === "introspect_token",
+    )!;
     assert.equal(introspection.request!.body!["token"], debugRedacted);
     assert.equal(
       introspection.request!.body!["token_type_hint"],
@@ -345,7 +351,7 @@ describe("debug mode", () => {
     assert.ok(
       logger.records.some((r) => r.message === "coyote auth exchange failed"),
     );
-    const cc = client.getPerformanceStats()["authenticate_client_credentials"]!;
+    const cc = client.getPerformanceStats()["authenticate_client_credentials"];
     assert.equal(cc.last_error_code, "network_error");
 
     faults.script(tokenReply("tok-close"), reply(200));
@@ -371,7 +377,8 @@ describe("debug mode", () => {
       ConfigError,
     );
     assert.throws(
-      () => new DebugAuthClient(serverConfig(server.url), {}, { maxTraces: -1 }),
+      () =>
+        new DebugAuthClient(serverConfig(server.url), {}, { maxTraces: -1 }),
       ConfigError,
     );
   });

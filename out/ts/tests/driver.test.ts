@@ -15,6 +15,12 @@ import { after, before, describe, it } from "node:test";
 import { serve } from "../conformance/driver.js";
 import { startAuthServer, type AuthServer } from "./servers.js";
 
+/* eslint-disable
+  @typescript-eslint/no-explicit-any,
+  @typescript-eslint/no-unsafe-argument,
+  @typescript-eslint/no-unsafe-assignment,
+  @typescript-eslint/no-unsafe-member-access
+  -- the driver's answers are read here as untyped JSON */
 type Answer = Record<string, any>;
 
 const config = {
@@ -26,7 +32,9 @@ const config = {
 
 /** Runs commands (objects, or raw lines) and returns the answers. */
 async function session(...commands: unknown[]): Promise<Answer[]> {
-  const lines = commands.map((c) => (typeof c === "string" ? c : JSON.stringify(c)));
+  const lines = commands.map((c) =>
+    typeof c === "string" ? c : JSON.stringify(c),
+  );
   let text = "";
   const output = new Writable({
     write(chunk: Buffer | string, _encoding, done) {
@@ -70,29 +78,52 @@ describe("driver protocol", () => {
       sdk_version: packageVersion(),
       protocol: 1,
     });
-    for (const bad of [malformed!, notObject!]) {
+    for (const bad of [malformed, notObject]) {
       assert.equal(bad["ok"], false);
       assert.equal("id" in bad, false);
       assert.equal(bad["error"].code, "driver_error");
       assert.match(bad["error"].description, /malformed command/);
     }
-    assert.equal(unknown!["id"], 2);
-    assert.equal(unknown!["error"].code, "driver_error");
-    assert.equal(missing!["error"].code, "driver_error");
-    assert.match(missing!["error"].description, /missing/);
+    assert.equal(unknown["id"], 2);
+    assert.equal(unknown["error"].code, "driver_error");
+    assert.equal(missing["error"].code, "driver_error");
+    assert.match(missing["error"].description, /missing/);
     assert.deepEqual(shutdown, { id: 4, ok: true });
   });
 
   it("answers invalid_config for every kind of bad configuration", async () => {
     const answers = await session(
       { cmd: "create_client", client: "a", config: { client_sekret: "x" } },
-      { cmd: "create_client", client: "b", config: { ...config, max_retries: "many" } },
-      { cmd: "create_client", client: "c", config: { server_url: "https://auth.example.invalid" } },
+      {
+        cmd: "create_client",
+        client: "b",
+        config: { ...config, max_retries: "many" },
+      },
+      {
+        cmd: "create_client",
+        client: "c",
+        config: { server_url: "https://auth.example.invalid" },
+      },
       { cmd: "create_client", client: "d", config, mode: "turbo" },
-      { cmd: "create_client", client: "e", config, mode_options: { turbo: {} } },
-      { cmd: "create_client", client: "f", config, mode_options: { mock: { failure_rat: 0.5 } } },
+      {
+        cmd: "create_client",
+        client: "e",
+        config,
+        mode_options: { turbo: {} },
+      },
+      {
+        cmd: "create_client",
+        client: "f",
+        config,
+        mode_options: { mock: { failure_rat: 0.5 } },
+      },
       // Every mode's options are checked, not only the chosen mode's.
-      { cmd: "create_client", client: "g", config, mode_options: { mock: { failure_rate: 2 } } },
+      {
+        cmd: "create_client",
+        client: "g",
+        config,
+        mode_options: { mock: { failure_rate: 2 } },
+      },
       { cmd: "create_client", client: "h", config: ["server_url"] },
     );
     const wants = [
@@ -110,7 +141,7 @@ describe("driver protocol", () => {
       assert.equal(a["error"].code, "invalid_config", `answer ${i}`);
       assert.equal(a["error"].retryable, false, `answer ${i}`);
       assert.equal(a["error"].status, 0, `answer ${i}`);
-      assert.match(a["error"].description, wants[i]!, `answer ${i}`);
+      assert.match(a["error"].description, wants[i], `answer ${i}`);
     });
   });
 
@@ -128,27 +159,55 @@ describe("driver protocol", () => {
         redirect_uri: "http://127.0.0.1:8080/callback",
       },
     };
-    const start = { cmd: "call", client: "m", op: "start_authorization_code_flow" };
+    const start = {
+      cmd: "call",
+      client: "m",
+      op: "start_authorization_code_flow",
+    };
     const answers = await session(
       mock,
       { cmd: "mock_control", client: "m", action: "seed" },
       start,
-      { cmd: "mock_control", client: "m", action: "set_failure_rate", value: 1.5 },
-      { cmd: "mock_control", client: "m", action: "set_failure_rate", value: "high" },
-      { cmd: "mock_control", client: "m", action: "set_response_delay", value: 0 },
+      {
+        cmd: "mock_control",
+        client: "m",
+        action: "set_failure_rate",
+        value: 1.5,
+      },
+      {
+        cmd: "mock_control",
+        client: "m",
+        action: "set_failure_rate",
+        value: "high",
+      },
+      {
+        cmd: "mock_control",
+        client: "m",
+        action: "set_response_delay",
+        value: 0,
+      },
       { cmd: "mock_control", client: "m", action: "fly" },
       { cmd: "mock_control", client: "m", action: "authorize", value: 7 },
     );
-    const [created, seed, started, outOfRange, notNumber, delay, unknown, notUrl] = answers;
+    const [
+      created,
+      seed,
+      started,
+      outOfRange,
+      notNumber,
+      delay,
+      unknown,
+      notUrl,
+    ] = answers;
     assert.deepEqual(created, { ok: true });
     assert.deepEqual(seed, { ok: true, seed: 42 });
-    const url: string = started!["authorization_request"].url;
+    const url: string = started["authorization_request"].url;
     assert.match(url, /^https:\/\/auth\.mock\.invalid\/authorize\?/);
-    assert.equal(outOfRange!["error"].code, "invalid_config");
-    assert.equal(notNumber!["error"].code, "driver_error");
+    assert.equal(outOfRange["error"].code, "invalid_config");
+    assert.equal(notNumber["error"].code, "driver_error");
     assert.deepEqual(delay, { ok: true });
-    assert.equal(unknown!["error"].code, "driver_error");
-    assert.equal(notUrl!["error"].code, "driver_error");
+    assert.equal(unknown["error"].code, "driver_error");
+    assert.equal(notUrl["error"].code, "driver_error");
 
     // The mock user approves or refuses any authorization request of the
     // mock server.
@@ -160,12 +219,15 @@ describe("driver protocol", () => {
       { cmd: "mock_control", client: "m", action: "authorize", value: request },
       { cmd: "mock_control", client: "m", action: "deny", value: request },
     );
-    const callback = new URL(approved!["callback_url"]);
-    assert.equal(callback.origin + callback.pathname, "http://127.0.0.1:8080/callback");
+    const callback = new URL(approved["callback_url"]);
+    assert.equal(
+      callback.origin + callback.pathname,
+      "http://127.0.0.1:8080/callback",
+    );
     assert.match(callback.searchParams.get("code") ?? "", /^mock_code_/);
     assert.equal(callback.searchParams.get("state"), "s1");
     assert.equal(callback.searchParams.get("iss"), "https://auth.mock.invalid");
-    const refusal = new URL(refused!["callback_url"]);
+    const refusal = new URL(refused["callback_url"]);
     assert.equal(refusal.searchParams.get("error"), "access_denied");
     assert.equal(refusal.searchParams.get("state"), "s1");
   });
@@ -185,24 +247,64 @@ describe("driver protocol", () => {
       { cmd: "call", client: "s", op: "get_valid_token" },
       { cmd: "get_current_token", client: "s" },
       { cmd: "simulation_control", client: "s", action: "stats" },
-      { cmd: "simulation_control", client: "s", action: "inject", value: { status: 429, retry_after_seconds: 7, endpoint: "token" } },
+      {
+        cmd: "simulation_control",
+        client: "s",
+        action: "inject",
+        value: { status: 429, retry_after_seconds: 7, endpoint: "token" },
+      },
       { cmd: "call", client: "s", op: "authenticate_client_credentials" },
-      { cmd: "simulation_control", client: "s", action: "set_error_rate", value: 1.5 },
-      { cmd: "simulation_control", client: "s", action: "advance", value: "soon" },
-      { cmd: "simulation_control", client: "s", action: "add_outage", value: { duration_seconds: 1, color: "red" } },
+      {
+        cmd: "simulation_control",
+        client: "s",
+        action: "set_error_rate",
+        value: 1.5,
+      },
+      {
+        cmd: "simulation_control",
+        client: "s",
+        action: "advance",
+        value: "soon",
+      },
+      {
+        cmd: "simulation_control",
+        client: "s",
+        action: "add_outage",
+        value: { duration_seconds: 1, color: "red" },
+      },
       { cmd: "simulation_control", client: "s", action: "now" },
     );
     const succeeded = answers.filter((_, i) => i < 7 || i === 11);
-    assert.ok(succeeded.every((a) => a["ok"] === true), JSON.stringify(answers));
-    const [, first, advanced, served, current, stats, , throttled, rate, shape, fields, now] = answers;
-    assert.equal(first!["token"].expires_in, 600);
-    assert.deepEqual(advanced, { ok: true, now: "2030-01-01T00:09:00Z", elapsed_seconds: 540 });
+    assert.ok(
+      succeeded.every((a) => a["ok"] === true),
+      JSON.stringify(answers),
+    );
+    const [
+      ,
+      first,
+      advanced,
+      served,
+      current,
+      stats,
+      ,
+      throttled,
+      rate,
+      shape,
+      fields,
+      now,
+    ] = answers;
+    assert.equal(first["token"].expires_in, 600);
+    assert.deepEqual(advanced, {
+      ok: true,
+      now: "2030-01-01T00:09:00Z",
+      elapsed_seconds: 540,
+    });
     // The cached token with 60 s left, while its replacement has landed.
-    assert.equal(served!["token"].access_token, first!["token"].access_token);
-    assert.equal(served!["token"].expires_in, 60);
-    assert.notEqual(current!["token"].access_token, first!["token"].access_token);
-    assert.equal(current!["token"].expires_in, 600);
-    const counters = stats!["simulation_stats"];
+    assert.equal(served["token"].access_token, first["token"].access_token);
+    assert.equal(served["token"].expires_in, 60);
+    assert.notEqual(current["token"].access_token, first["token"].access_token);
+    assert.equal(current["token"].expires_in, 600);
+    const counters = stats["simulation_stats"];
     assert.deepEqual(counters.grants.client_credentials, {
       requests: 2,
       succeeded: 2,
@@ -212,13 +314,13 @@ describe("driver protocol", () => {
     });
     assert.equal(counters.endpoints.metadata.requests, 1);
     assert.equal(counters.access_tokens_issued, 2);
-    assert.equal(throttled!["error"].code, "temporarily_unavailable");
-    assert.equal(throttled!["error"].status, 429);
-    assert.equal(throttled!["error"].retry_after_seconds, 7);
-    assert.equal(rate!["error"].code, "invalid_config");
-    assert.equal(shape!["error"].code, "driver_error");
-    assert.equal(fields!["error"].code, "driver_error");
-    assert.equal(now!["elapsed_seconds"], 540);
+    assert.equal(throttled["error"].code, "temporarily_unavailable");
+    assert.equal(throttled["error"].status, 429);
+    assert.equal(throttled["error"].retry_after_seconds, 7);
+    assert.equal(rate["error"].code, "invalid_config");
+    assert.equal(shape["error"].code, "driver_error");
+    assert.equal(fields["error"].code, "driver_error");
+    assert.equal(now["elapsed_seconds"], 540);
   });
 
   it("answers driver_error for bad arguments and mode commands", async () => {
@@ -226,8 +328,18 @@ describe("driver protocol", () => {
       { cmd: "create_client", client: "r", config },
       { cmd: "call", client: "r", op: "no_such_op" },
       { cmd: "call", client: "r", op: "revoke_token", args: { tokn: "x" } },
-      { cmd: "call", client: "r", op: "authenticate_client_credentials", args: { scopes: "trading" } },
-      { cmd: "call_concurrent", client: "r", op: "get_valid_token", callers: 0 },
+      {
+        cmd: "call",
+        client: "r",
+        op: "authenticate_client_credentials",
+        args: { scopes: "trading" },
+      },
+      {
+        cmd: "call_concurrent",
+        client: "r",
+        op: "get_valid_token",
+        callers: 0,
+      },
       { cmd: "get_debug_export", client: "r" },
       { cmd: "get_performance_stats", client: "r" },
       { cmd: "mock_control", client: "r", action: "seed" },
@@ -241,16 +353,18 @@ describe("driver protocol", () => {
     const [created, ...rest] = answers;
     assert.deepEqual(created, { ok: true });
     const errors = rest.slice(0, 9);
-    errors.forEach((a, i) => assert.equal(a["error"]?.code, "driver_error", `answer ${i + 1}`));
-    assert.match(errors[4]!["error"].description, /not in debug mode/);
-    assert.match(errors[6]!["error"].description, /not in mock mode/);
-    assert.match(errors[7]!["error"].description, /not in simulation mode/);
-    assert.match(errors[8]!["error"].description, /not in record mode/);
+    errors.forEach((a, i) =>
+      assert.equal(a["error"]?.code, "driver_error", `answer ${i + 1}`),
+    );
+    assert.match(errors[4]["error"].description, /not in debug mode/);
+    assert.match(errors[6]["error"].description, /not in mock mode/);
+    assert.match(errors[7]["error"].description, /not in simulation mode/);
+    assert.match(errors[8]["error"].description, /not in record mode/);
     const [current, logs, closed, gone] = rest.slice(9);
     assert.deepEqual(current, { ok: true, token: null });
     assert.deepEqual(logs, { ok: true, logs: "" });
     assert.deepEqual(closed, { ok: true });
-    assert.equal(gone!["error"].code, "driver_error");
+    assert.equal(gone["error"].code, "driver_error");
   });
 });
 
@@ -275,39 +389,74 @@ describe("driver session against the authorization server", () => {
     };
     const answers = await session(
       { id: 1, cmd: "create_client", client: "default", config: basic },
-      { id: 2, cmd: "call", client: "default", op: "authenticate_client_credentials", args: {} },
+      {
+        id: 2,
+        cmd: "call",
+        client: "default",
+        op: "authenticate_client_credentials",
+        args: {},
+      },
       { id: 3, cmd: "get_current_token", client: "default" },
-      { id: 4, cmd: "call_concurrent", client: "default", op: "get_valid_token", callers: 3 },
+      {
+        id: 4,
+        cmd: "call_concurrent",
+        client: "default",
+        op: "get_valid_token",
+        callers: 3,
+      },
       { id: 5, cmd: "call", client: "default", op: "introspect_token" },
       { id: 6, cmd: "call", client: "default", op: "revoke_token" },
       { id: 7, cmd: "call", client: "default", op: "test_connection" },
-      { id: 8, cmd: "create_client", client: "wrong", config: { ...basic, client_secret: "not-the-secret" } },
-      { id: 9, cmd: "call", client: "wrong", op: "authenticate_client_credentials" },
+      {
+        id: 8,
+        cmd: "create_client",
+        client: "wrong",
+        config: { ...basic, client_secret: "not-the-secret" },
+      },
+      {
+        id: 9,
+        cmd: "call",
+        client: "wrong",
+        op: "authenticate_client_credentials",
+      },
       { id: 10, cmd: "shutdown" },
     );
     assert.equal(answers.length, 10);
     answers.forEach((a, i) => assert.equal(a["id"], i + 1));
-    const [, obtained, current, concurrent, introspected, revoked, connected, , rejected] = answers;
-    const token = obtained!["token"];
-    assert.equal(obtained!["ok"], true, JSON.stringify(obtained));
+    const [
+      ,
+      obtained,
+      current,
+      concurrent,
+      introspected,
+      revoked,
+      connected,
+      ,
+      rejected,
+    ] = answers;
+    const token = obtained["token"];
+    assert.equal(obtained["ok"], true, JSON.stringify(obtained));
     assert.equal(token.token_type, "Bearer");
     assert.deepEqual(token.scopes, ["trading"]);
     assert.equal(token.has_id_token, false);
-    assert.ok(token.expires_in > 3500 && token.expires_in <= 3600, `${token.expires_in}`);
-    assert.equal(current!["token"].access_token, token.access_token);
-    assert.equal(concurrent!["results"].length, 3);
-    for (const result of concurrent!["results"]) {
+    assert.ok(
+      token.expires_in > 3500 && token.expires_in <= 3600,
+      `${token.expires_in}`,
+    );
+    assert.equal(current["token"].access_token, token.access_token);
+    assert.equal(concurrent["results"].length, 3);
+    for (const result of concurrent["results"]) {
       assert.equal(result.ok, true);
       assert.equal(result.token.access_token, token.access_token);
     }
-    assert.equal(introspected!["introspection"].active, true);
-    assert.equal(introspected!["introspection"].client_id, "basic-client");
+    assert.equal(introspected["introspection"].active, true);
+    assert.equal(introspected["introspection"].client_id, "basic-client");
     assert.deepEqual(revoked, { id: 6, ok: true, value: true });
     assert.deepEqual(connected, { id: 7, ok: true, value: true });
-    assert.equal(rejected!["ok"], false);
-    assert.equal(rejected!["error"].code, "invalid_client");
-    assert.equal(rejected!["error"].status, 401);
-    assert.equal(rejected!["error"].retryable, false);
-    assert.doesNotMatch(rejected!["error"].description, /not-the-secret/);
+    assert.equal(rejected["ok"], false);
+    assert.equal(rejected["error"].code, "invalid_client");
+    assert.equal(rejected["error"].status, 401);
+    assert.equal(rejected["error"].retryable, false);
+    assert.doesNotMatch(rejected["error"].description, /not-the-secret/);
   });
 });

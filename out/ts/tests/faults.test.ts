@@ -56,20 +56,40 @@ function faultClient(
   const clock = new ManualClock();
   const auth = new RealAuthClient(faultConfig(faults.url, extra), {
     clock,
-    retryPolicy: new RetryPolicy({ maxRetries, baseDelayMs: 10, maxDelayMs: 5000 }),
+    retryPolicy: new RetryPolicy({
+      maxRetries,
+      baseDelayMs: 10,
+      maxDelayMs: 5000,
+    }),
   });
   return { auth, clock };
 }
 
 describe("bad token responses are invalid_response, not retried", () => {
   const cases: [string, ReturnType<typeof reply>][] = [
-    ["malformed JSON", { status: 200, headers: { "Content-Type": "application/json" }, body: "{not json" }],
+    [
+      "malformed JSON",
+      {
+        status: 200,
+        headers: { "Content-Type": "application/json" },
+        body: "{not json",
+      },
+    ],
     ["a JSON array", reply(200, ["access_token"])],
     ["no access_token", reply(200, { token_type: "Bearer", expires_in: 60 })],
     ["no token_type", reply(200, { access_token: "x", expires_in: 60 })],
-    ["another token_type", reply(200, { access_token: "x", token_type: "mac" })],
-    ["a negative expires_in", reply(200, { access_token: "x", token_type: "Bearer", expires_in: -1 })],
-    ["a body over 1 MiB", reply(200, { access_token: "x".repeat(2 << 20), token_type: "Bearer" })],
+    [
+      "another token_type",
+      reply(200, { access_token: "x", token_type: "mac" }),
+    ],
+    [
+      "a negative expires_in",
+      reply(200, { access_token: "x", token_type: "Bearer", expires_in: -1 }),
+    ],
+    [
+      "a body over 1 MiB",
+      reply(200, { access_token: "x".repeat(2 << 20), token_type: "Bearer" }),
+    ],
     ["HTTP 400 without an error object", { status: 400, body: "nope" }],
   ];
   for (const [name, bad] of cases) {
@@ -88,7 +108,10 @@ describe("bad token responses are invalid_response, not retried", () => {
 
 describe("retries", () => {
   it("503 with Retry-After, then success", async () => {
-    faults.script(reply(503, undefined, { "Retry-After": "1" }), tokenReply("after-503"));
+    faults.script(
+      reply(503, undefined, { "Retry-After": "1" }),
+      tokenReply("after-503"),
+    );
     const { auth, clock } = faultClient();
     const result = await auth.authenticateClientCredentials();
     assert.ok(result.success, String(result.error));
@@ -128,7 +151,10 @@ describe("retries", () => {
   });
 
   it("a Retry-After beyond the longest delay ends the retries", async () => {
-    faults.script(reply(503, undefined, { "Retry-After": "3600" }), tokenReply());
+    faults.script(
+      reply(503, undefined, { "Retry-After": "3600" }),
+      tokenReply(),
+    );
     const { auth, clock } = faultClient();
     const result = await auth.authenticateClientCredentials();
     assert.equal(result.errorCode, "server_error");
@@ -220,7 +246,7 @@ describe("client authentication on the wire", () => {
       defaultScopes: ["trading", "analytics"],
     });
     assert.ok((await auth.authenticateClientCredentials()).success);
-    const request = faults.requests[0]!;
+    const request = faults.requests[0];
     const header = String(request.headers["authorization"]);
     assert.match(header, /^Basic /);
     const pair = Buffer.from(header.slice(6), "base64").toString("utf8");
@@ -228,13 +254,16 @@ describe("client authentication on the wire", () => {
     assert.equal(request.form.get("client_secret"), null);
     assert.equal(request.form.get("grant_type"), "client_credentials");
     assert.equal(request.form.get("scope"), "trading analytics");
-    assert.equal(request.headers["content-type"], "application/x-www-form-urlencoded");
+    assert.equal(
+      request.headers["content-type"],
+      "application/x-www-form-urlencoded",
+    );
   });
 
   it("client_secret_post sends id and secret in the form", async () => {
     const { auth } = faultClient({ clientAuthMethod: "client_secret_post" });
     assert.ok((await auth.authenticateClientCredentials()).success);
-    const request = faults.requests[0]!;
+    const request = faults.requests[0];
     assert.equal(request.headers["authorization"], undefined);
     assert.equal(request.form.get("client_id"), "fault-client");
     assert.equal(request.form.get("client_secret"), "fault-secret-value");
@@ -290,7 +319,9 @@ describe("refresh and discovery", () => {
       tokenReply("a3", { refresh_token: "r2" }),
     );
     const storage = new MemoryTokenStorage();
-    const auth = new RealAuthClient(faultConfig(faults.url), { tokenStorage: storage });
+    const auth = new RealAuthClient(faultConfig(faults.url), {
+      tokenStorage: storage,
+    });
     assert.ok((await auth.authenticateClientCredentials()).success);
     const kept = await auth.refreshToken();
     assert.equal(kept.token!.accessToken, "a2");
@@ -299,9 +330,9 @@ describe("refresh and discovery", () => {
     assert.deepEqual(kept.token!.scopes, ["trading"]);
     const rotated = await auth.refreshToken();
     assert.equal(rotated.token!.refreshToken, "r2");
-    assert.equal(faults.requests[1]!.form.get("grant_type"), "refresh_token");
-    assert.equal(faults.requests[1]!.form.get("refresh_token"), "r1");
-    assert.equal(faults.requests[2]!.form.get("refresh_token"), "r1");
+    assert.equal(faults.requests[1].form.get("grant_type"), "refresh_token");
+    assert.equal(faults.requests[1].form.get("refresh_token"), "r1");
+    assert.equal(faults.requests[2].form.get("refresh_token"), "r1");
     // The rotated token reached the storage.
     assert.equal((await storage.getToken("fault-client"))!.refreshToken, "r2");
   });
@@ -314,19 +345,30 @@ describe("refresh and discovery", () => {
   });
 
   it("discovery checks the issuer (RFC 8414 3.3)", async () => {
-    faults.script(reply(200, { issuer: "https://elsewhere.example", token_endpoint: `${faults.url}/token` }));
+    faults.script(
+      reply(200, {
+        issuer: "https://elsewhere.example",
+        token_endpoint: `${faults.url}/token`,
+      }),
+    );
     const auth = new RealAuthClient(
       faultConfig(faults.url, { discovery: true, tokenUrl: "" }),
     );
     const result = await auth.authenticateClientCredentials();
     assert.equal(result.errorCode, "invalid_issuer");
-    assert.equal(faults.requests[0]!.path, "/.well-known/oauth-authorization-server");
+    assert.equal(
+      faults.requests[0].path,
+      "/.well-known/oauth-authorization-server",
+    );
   });
 
   it("discovery falls back to OpenID Connect discovery", async () => {
     faults.script(
       reply(404),
-      reply(200, { issuer: faults.url, token_endpoint: `${faults.url}/oidc-token` }),
+      reply(200, {
+        issuer: faults.url,
+        token_endpoint: `${faults.url}/oidc-token`,
+      }),
       tokenReply("via-oidc"),
     );
     const auth = new RealAuthClient(
@@ -336,14 +378,21 @@ describe("refresh and discovery", () => {
     assert.equal(result.token?.accessToken, "via-oidc");
     assert.deepEqual(
       faults.requests.map((r) => r.path),
-      ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration", "/oidc-token"],
+      [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+        "/oidc-token",
+      ],
     );
   });
 });
 
 describe("token lifecycle on a manual clock", () => {
   it("refreshes early in the background, once", async () => {
-    faults.script(tokenReply("short-1", { expires_in: 2 }), tokenReply("short-2"));
+    faults.script(
+      tokenReply("short-1", { expires_in: 2 }),
+      tokenReply("short-2"),
+    );
     const { auth, clock } = faultClient();
     const first = await auth.getValidToken();
     assert.equal(first?.accessToken, "short-1");
@@ -354,7 +403,9 @@ describe("token lifecycle on a manual clock", () => {
     clock.advance(1100);
     // Inside its refresh window it is still served at once to every caller,
     // and one background request replaces it.
-    const served = await Promise.all(Array.from({ length: 50 }, () => auth.getValidToken()));
+    const served = await Promise.all(
+      Array.from({ length: 50 }, () => auth.getValidToken()),
+    );
     assert.ok(served.every((token) => token === first));
     await eventually(() => auth.currentToken !== first);
     assert.equal(auth.currentToken?.accessToken, "short-2");
@@ -403,9 +454,14 @@ describe("token lifecycle on a manual clock", () => {
     const storage = new MemoryTokenStorage();
     await storage.storeToken(
       "fault-client",
-      new AuthToken({ accessToken: "stored", expiresAt: new Date(Date.now() + 3_600_000) }),
+      new AuthToken({
+        accessToken: "stored",
+        expiresAt: new Date(Date.now() + 3_600_000),
+      }),
     );
-    const auth = new RealAuthClient(faultConfig(faults.url), { tokenStorage: storage });
+    const auth = new RealAuthClient(faultConfig(faults.url), {
+      tokenStorage: storage,
+    });
     assert.equal((await auth.getValidToken())?.accessToken, "stored");
     assert.equal(faults.requests.length, 0);
     await auth.clearTokens();
@@ -415,9 +471,15 @@ describe("token lifecycle on a manual clock", () => {
 
 describe("secrets", () => {
   it("stay out of string forms of tokens, clients and storage", async () => {
-    faults.script(tokenReply("access-secret-value", { refresh_token: "refresh-secret-value" }));
+    faults.script(
+      tokenReply("access-secret-value", {
+        refresh_token: "refresh-secret-value",
+      }),
+    );
     const storage = new MemoryTokenStorage();
-    const auth = new RealAuthClient(faultConfig(faults.url), { tokenStorage: storage });
+    const auth = new RealAuthClient(faultConfig(faults.url), {
+      tokenStorage: storage,
+    });
     const result = await auth.authenticateClientCredentials();
     const token = result.token!;
     assert.equal(token.getAuthorizationHeader(), "Bearer access-secret-value");
@@ -435,7 +497,11 @@ describe("secrets", () => {
       JSON.stringify(auth.config),
       inspect(auth.config),
     ]) {
-      for (const secret of ["access-secret-value", "refresh-secret-value", "fault-secret-value"]) {
+      for (const secret of [
+        "access-secret-value",
+        "refresh-secret-value",
+        "fault-secret-value",
+      ]) {
         assert.ok(!text.includes(secret), `${secret} in ${text}`);
       }
     }

@@ -80,7 +80,10 @@ function param(url: string, name: string): string | null {
   return new URL(url).searchParams.get(name);
 }
 
-async function outcomes(client: MockAuthClient, calls: number): Promise<boolean[]> {
+async function outcomes(
+  client: MockAuthClient,
+  calls: number,
+): Promise<boolean[]> {
   const results: boolean[] = [];
   for (let i = 0; i < calls; i++) {
     results.push((await client.authenticateClientCredentials()).success);
@@ -106,7 +109,10 @@ describe("mock mode", () => {
   it("client credentials, introspection and revocation", async () => {
     const client = mockClient({ tokenLifetimeSeconds: 120 });
     const result = await client.authenticateClientCredentials();
-    assert.ok(result.success && result.token !== null, String(result.errorDescription));
+    assert.ok(
+      result.success && result.token !== null,
+      String(result.errorDescription),
+    );
     const token = result.token;
     assert.ok(token.accessToken.startsWith(mockAccessTokenPrefix));
     assert.equal(token.tokenType, "Bearer");
@@ -117,7 +123,8 @@ describe("mock mode", () => {
     assert.equal(token.needsRefresh(121), true);
     assert.equal(client.currentToken, token);
     assert.equal(await client.getValidToken(), token);
-    const other = (await client.authenticateClientCredentials(["a", "b"])).token;
+    const other = (await client.authenticateClientCredentials(["a", "b"]))
+      .token;
     assert.ok(other !== null);
     assert.deepEqual(other.scopes, ["a", "b"]);
     assert.notEqual(other.accessToken, token.accessToken);
@@ -128,8 +135,14 @@ describe("mock mode", () => {
     assert.equal(info.tokenType, "Bearer");
     assert.equal(info.issuer, mockIssuer);
     assert.equal(await client.revokeToken(token.accessToken), true);
-    assert.equal((await client.introspectToken(token.accessToken)).active, false);
-    assert.equal((await client.introspectToken(other.accessToken)).active, true);
+    assert.equal(
+      (await client.introspectToken(token.accessToken)).active,
+      false,
+    );
+    assert.equal(
+      (await client.introspectToken(other.accessToken)).active,
+      true,
+    );
     assert.equal((await client.introspectToken("no-such-token")).active, false);
     assert.equal(await client.testConnection(), true);
     await client.clearTokens();
@@ -138,14 +151,19 @@ describe("mock mode", () => {
 
   it("authorization code with PKCE, refresh with rotation", async () => {
     const client = codeClient();
-    const request = await client.startAuthorizationCodeFlow(undefined, ["read"]);
+    const request = await client.startAuthorizationCodeFlow(undefined, [
+      "read",
+    ]);
     assert.ok(request.authorizationUrl.startsWith(`${mockIssuer}/authorize?`));
     const callback = client.authorize(request.authorizationUrl);
     assert.ok(callback.startsWith(`${redirect}?`));
     assert.equal(param(callback, "state"), request.state);
     assert.equal(param(callback, "iss"), mockIssuer);
     const result = await client.completeAuthorizationCodeFlow(callback);
-    assert.ok(result.success && result.token !== null, String(result.errorDescription));
+    assert.ok(
+      result.success && result.token !== null,
+      String(result.errorDescription),
+    );
     const first = result.token;
     assert.deepEqual(first.scopes, ["read"]);
     assert.ok(first.refreshToken?.startsWith(mockRefreshTokenPrefix));
@@ -158,7 +176,10 @@ describe("mock mode", () => {
     assert.ok(refreshed.token.refreshToken);
     assert.notEqual(refreshed.token.refreshToken, first.refreshToken);
     assert.notEqual(refreshed.token.accessToken, first.accessToken);
-    assert.equal((await client.introspectToken(first.refreshToken!)).active, false);
+    assert.equal(
+      (await client.introspectToken(first.refreshToken!)).active,
+      false,
+    );
     assert.equal(
       (await client.introspectToken(refreshed.token.accessToken)).active,
       true,
@@ -191,7 +212,11 @@ describe("mock mode", () => {
     const client = codeClient();
     let request = await client.startAuthorizationCodeFlow();
     let code = param(client.authorize(request.authorizationUrl), "code")!;
-    const wrong = await client.authenticateAuthorizationCode(code, redirect, "x".repeat(43));
+    const wrong = await client.authenticateAuthorizationCode(
+      code,
+      redirect,
+      "x".repeat(43),
+    );
     assert.equal(wrong.success, false);
     assert.equal(wrong.errorCode, "invalid_grant");
     request = await client.startAuthorizationCodeFlow();
@@ -218,7 +243,10 @@ describe("mock mode", () => {
   it("the JWT bearer grant carries its subject without a signing key", async () => {
     const client = mockClient();
     const result = await client.authenticateJwtBearer("alice", ["x"]);
-    assert.ok(result.success && result.token !== null, String(result.errorDescription));
+    assert.ok(
+      result.success && result.token !== null,
+      String(result.errorDescription),
+    );
     const info = await client.introspectToken(result.token.accessToken);
     assert.equal(info.subject, "alice");
     assert.deepEqual(info.scopes, ["x"]);
@@ -247,12 +275,12 @@ describe("mock mode", () => {
     const first = await outcomes(seeded, calls);
     const sigma = Math.sqrt(calls * rate * (1 - rate));
     const failures = failuresOf(first);
-    assert.ok(Math.abs(failures - calls * rate) < 5 * sigma, `${failures} failures`);
-    assert.deepEqual(await outcomes(mockClient(options), calls), first);
-    const other = await outcomes(
-      mockClient({ ...options, seed: 8 }),
-      calls,
+    assert.ok(
+      Math.abs(failures - calls * rate) < 5 * sigma,
+      `${failures} failures`,
     );
+    assert.deepEqual(await outcomes(mockClient(options), calls), first);
+    const other = await outcomes(mockClient({ ...options, seed: 8 }), calls);
     assert.notDeepEqual(other, first);
   });
 
@@ -376,7 +404,10 @@ describe("mock mode", () => {
 
   it("the mock options are checked", () => {
     const config = mockConfig();
-    const refused = (custom: Record<string, unknown>, pattern: RegExp): void => {
+    const refused = (
+      custom: Record<string, unknown>,
+      pattern: RegExp,
+    ): void => {
       assert.throws(
         () => createAuthClient(config, "mock", { customConfig: custom }),
         (error: unknown) =>

@@ -7,7 +7,13 @@
 
 import assert from "node:assert/strict";
 import { createHash, X509Certificate } from "node:crypto";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -56,7 +62,10 @@ function thumbprint(certPath: string): string {
  * (mtls-client, tls_client_auth) or "self-signed" (self-signed-client,
  * self_signed_tls_client_auth).
  */
-function mtlsConfig(kind: Kind, extra: AuthClientConfigInit = {}): AuthClientConfig {
+function mtlsConfig(
+  kind: Kind,
+  extra: AuthClientConfigInit = {},
+): AuthClientConfig {
   return new AuthClientConfig({
     serverUrl: server.url,
     clientId: kind === "client" ? "mtls-client" : "self-signed-client",
@@ -80,7 +89,10 @@ class Recording implements Transport {
     this.#inner = inner;
   }
 
-  send(request: ProtocolRequest, signal?: AbortSignal): Promise<TransportResponse> {
+  send(
+    request: ProtocolRequest,
+    signal?: AbortSignal,
+  ): Promise<TransportResponse> {
     this.urls.push(request.url);
     return this.#inner.send(request, signal);
   }
@@ -126,7 +138,7 @@ describe("mutual TLS against the conformance server", () => {
       // Discovery took the mtls_endpoint_aliases, not the issuer's
       // endpoints, which ask for no certificate.
       const [metadata, ...calls] = transport.urls;
-      assert.ok(metadata!.startsWith(`${server.url}/.well-known/`), metadata);
+      assert.ok(metadata.startsWith(`${server.url}/.well-known/`), metadata);
       assert.equal(calls.length, 3);
       for (const url of calls) {
         assert.ok(url.startsWith(server.mtlsUrl), url);
@@ -138,7 +150,10 @@ describe("mutual TLS against the conformance server", () => {
 
   it("uses the default transport of the configuration", async () => {
     const auth = createAuthClient(mtlsConfig("client"), "real");
-    const result = await auth.authenticateClientCredentials(["trading", "analytics"]);
+    const result = await auth.authenticateClientCredentials([
+      "trading",
+      "analytics",
+    ]);
     assert.ok(result.success, String(result.error));
     assert.deepEqual(result.token!.scopes, ["trading", "analytics"]);
     const info = await auth.introspectToken();
@@ -151,7 +166,9 @@ describe("mutual TLS against the conformance server", () => {
 
   it("without a client certificate, the server's invalid_client", async () => {
     // tls_client_auth over a transport that presents no certificate.
-    const transport = new FetchTransport({ caCertPath: join(server.pki, "ca.pem") });
+    const transport = new FetchTransport({
+      caCertPath: join(server.pki, "ca.pem"),
+    });
     const auth = createAuthClient(mtlsConfig("client"), "real", { transport });
     const result = await auth.authenticateClientCredentials();
     assert.equal(result.success, false);
@@ -168,7 +185,10 @@ describe("mutual TLS against the conformance server", () => {
       clientCertPath: join(server.pki, "self-signed.pem"),
       clientKeyPath: join(server.pki, "self-signed-key.pem"),
     });
-    const result = await createAuthClient(config, "real").authenticateClientCredentials();
+    const result = await createAuthClient(
+      config,
+      "real",
+    ).authenticateClientCredentials();
     assert.equal(result.success, false);
     assert.equal(result.errorCode, "invalid_client");
   });
@@ -178,7 +198,10 @@ describe("mutual TLS against the conformance server", () => {
     const config = mtlsConfig("client", {
       tokenUrl: `${server.url}/oauth2/token`,
     });
-    const result = await createAuthClient(config, "real").authenticateClientCredentials();
+    const result = await createAuthClient(
+      config,
+      "real",
+    ).authenticateClientCredentials();
     assert.equal(result.success, false);
     assert.equal(result.errorCode, "invalid_client");
   });
@@ -192,7 +215,10 @@ describe("mutual TLS against the conformance server", () => {
         caCertPath: ca ? join(server.pki, ca) : "",
         maxRetries: 0,
       });
-      const result = await createAuthClient(config, "real").authenticateClientCredentials();
+      const result = await createAuthClient(
+        config,
+        "real",
+      ).authenticateClientCredentials();
       assert.equal(result.success, false);
       assert.equal(result.errorCode, "network_error");
       assert.equal(result.error!.retryable, true);
@@ -256,7 +282,10 @@ describe("mutual TLS against the conformance server", () => {
       const result = await auth.authenticateClientCredentials();
       assert.ok(result.success, String(result.error));
       const info = await auth.introspectToken();
-      assert.equal(info.confirmation?.["x5t#S256"], thumbprint(join(server.pki, "client.pem")));
+      assert.equal(
+        info.confirmation?.["x5t#S256"],
+        thumbprint(join(server.pki, "client.pem")),
+      );
       // A broken file keeps the last good certificate.
       writeFileSync(cert, "not a certificate");
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -287,7 +316,10 @@ describe("certificate-bound tokens", () => {
   const cases: [string, unknown][] = [
     ["no cnf", undefined],
     ["an empty cnf", {}],
-    ["another certificate's thumbprint", { "x5t#S256": "bm90LXRoZS1jZXJ0aWZpY2F0ZS10aHVtYnByaW50" }],
+    [
+      "another certificate's thumbprint",
+      { "x5t#S256": "bm90LXRoZS1jZXJ0aWZpY2F0ZS10aHVtYnByaW50" },
+    ],
   ];
   for (const [name, cnf] of cases) {
     it(`introspection with ${name} is invalid_token`, async () => {
@@ -298,7 +330,10 @@ describe("certificate-bound tokens", () => {
         clientCertPath: join(server.pki, "client.pem"),
         clientKeyPath: join(server.pki, "client-key.pem"),
       });
-      const introspection: Record<string, unknown> = { active: true, client_id: "fault-client" };
+      const introspection: Record<string, unknown> = {
+        active: true,
+        client_id: "fault-client",
+      };
       if (cnf !== undefined) {
         introspection["cnf"] = cnf;
       }
@@ -312,12 +347,17 @@ describe("certificate-bound tokens", () => {
         return true;
       });
       // The binding matches: no error.
-      introspection["cnf"] = { "x5t#S256": thumbprint(join(server.pki, "client.pem")) };
+      introspection["cnf"] = {
+        "x5t#S256": thumbprint(join(server.pki, "client.pem")),
+      };
       faults.script(reply(200, introspection));
       assert.equal((await auth.introspectToken()).active, true);
       // Another party's token is not checked against the certificate.
       faults.script(reply(200, { active: true }));
-      assert.equal((await auth.introspectToken("someone-elses-token")).active, true);
+      assert.equal(
+        (await auth.introspectToken("someone-elses-token")).active,
+        true,
+      );
       await auth.close();
     });
   }
@@ -337,7 +377,8 @@ describe("certificate-bound tokens", () => {
       });
       assert.throws(
         () => new RealAuthClient(config),
-        (error: unknown) => error instanceof AuthError && error.code === "invalid_config",
+        (error: unknown) =>
+          error instanceof AuthError && error.code === "invalid_config",
       );
       // A key that is not the certificate's.
       const mismatched = new AuthClientConfig({

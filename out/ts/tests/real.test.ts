@@ -73,16 +73,44 @@ describe("client authentication", () => {
   }
 
   const jwtCases = [
-    { client: "jwt-rsa-client", algorithm: "RS256", key: "rsa-pkcs1.pem", kid: "conformance-rsa" },
-    { client: "jwt-rsa-client", algorithm: "RS256", key: "rsa-pkcs8.pem", kid: "" },
-    { client: "jwt-ps-client", algorithm: "PS256", key: "rsa-pkcs8.pem", kid: "conformance-rsa" },
-    { client: "jwt-ec-client", algorithm: "ES256", key: "ec-sec1.pem", kid: "conformance-ec" },
-    { client: "jwt-ec-client", algorithm: "ES256", key: "ec-pkcs8.pem", kid: "" },
+    {
+      client: "jwt-rsa-client",
+      algorithm: "RS256",
+      key: "rsa-pkcs1.pem",
+      kid: "conformance-rsa",
+    },
+    {
+      client: "jwt-rsa-client",
+      algorithm: "RS256",
+      key: "rsa-pkcs8.pem",
+      kid: "",
+    },
+    {
+      client: "jwt-ps-client",
+      algorithm: "PS256",
+      key: "rsa-pkcs8.pem",
+      kid: "conformance-rsa",
+    },
+    {
+      client: "jwt-ec-client",
+      algorithm: "ES256",
+      key: "ec-sec1.pem",
+      kid: "conformance-ec",
+    },
+    {
+      client: "jwt-ec-client",
+      algorithm: "ES256",
+      key: "ec-pkcs8.pem",
+      kid: "",
+    },
   ] as const;
   for (const c of jwtCases) {
     it(`private_key_jwt ${c.algorithm} with ${c.key}${c.kid ? " and kid" : ""}`, async () => {
       const auth = createAuthClient(
-        jwtConfig(c.client, c.key, { jwtAlgorithm: c.algorithm, jwtKeyId: c.kid }),
+        jwtConfig(c.client, c.key, {
+          jwtAlgorithm: c.algorithm,
+          jwtKeyId: c.kid,
+        }),
         "real",
       );
       const first = await auth.authenticateClientCredentials();
@@ -95,15 +123,23 @@ describe("client authentication", () => {
       assert.equal((await auth.introspectToken()).active, true);
       assert.equal(await auth.revokeToken(), true);
       assert.equal(auth.currentToken, null);
-      assert.equal((await auth.introspectToken(second.token!.accessToken)).active, false);
-      assert.equal((await auth.introspectToken(first.token!.accessToken)).active, true);
+      assert.equal(
+        (await auth.introspectToken(second.token!.accessToken)).active,
+        false,
+      );
+      assert.equal(
+        (await auth.introspectToken(first.token!.accessToken)).active,
+        true,
+      );
     });
   }
 
   it("private_key_jwt with an untrusted key is invalid_client", async () => {
     const counter = new CountingFetch();
     const auth = new RealAuthClient(
-      jwtConfig("jwt-ec-client", "untrusted-ec-pkcs8.pem", { jwtAlgorithm: "ES256" }),
+      jwtConfig("jwt-ec-client", "untrusted-ec-pkcs8.pem", {
+        jwtAlgorithm: "ES256",
+      }),
       { fetch: counter.fetch },
     );
     const result = await auth.authenticateClientCredentials();
@@ -185,7 +221,9 @@ describe("client authentication", () => {
 describe("token lifecycle", () => {
   it("25 concurrent getValidToken calls make one token request", async () => {
     const counter = new CountingFetch();
-    const auth = new RealAuthClient(serverConfig(server.url), { fetch: counter.fetch });
+    const auth = new RealAuthClient(serverConfig(server.url), {
+      fetch: counter.fetch,
+    });
     const tokens = await Promise.all(
       Array.from({ length: 25 }, () => auth.getValidToken()),
     );
@@ -202,7 +240,9 @@ describe("token lifecycle", () => {
 
   it("clearTokens forgets the token", async () => {
     const counter = new CountingFetch();
-    const auth = new RealAuthClient(serverConfig(server.url), { fetch: counter.fetch });
+    const auth = new RealAuthClient(serverConfig(server.url), {
+      fetch: counter.fetch,
+    });
     const first = await auth.getValidToken();
     assert.ok(first);
     await auth.clearTokens();
@@ -235,14 +275,19 @@ describe("token lifecycle", () => {
     const token = (await auth.getValidToken())!;
     await auth.close();
     const check = createAuthClient(serverConfig(server.url), "real");
-    assert.equal((await check.introspectToken(token.accessToken)).active, false);
+    assert.equal(
+      (await check.introspectToken(token.accessToken)).active,
+      false,
+    );
   });
 });
 
 describe("discovery and endpoints", () => {
   it("discovers the endpoints once", async () => {
     const counter = new CountingFetch();
-    const auth = new RealAuthClient(serverConfig(server.url), { fetch: counter.fetch });
+    const auth = new RealAuthClient(serverConfig(server.url), {
+      fetch: counter.fetch,
+    });
     assert.ok((await auth.authenticateClientCredentials()).success);
     assert.equal((await auth.introspectToken()).active, true);
     assert.ok((await auth.authenticateClientCredentials()).success);
@@ -266,11 +311,17 @@ describe("discovery and endpoints", () => {
     );
     assert.ok((await auth.authenticateClientCredentials()).success);
     assert.equal((await auth.introspectToken()).active, true);
-    assert.equal(counter.paths.filter((p) => p.includes("well-known")).length, 0);
+    assert.equal(
+      counter.paths.filter((p) => p.includes("well-known")).length,
+      0,
+    );
   });
 
   it("testConnection", async () => {
-    assert.equal(await createAuthClient(serverConfig(server.url), "real").testConnection(), true);
+    assert.equal(
+      await createAuthClient(serverConfig(server.url), "real").testConnection(),
+      true,
+    );
     const closed = createAuthClient(
       serverConfig("http://127.0.0.1:9", "basic", { maxRetries: 0 }),
       "real",

@@ -8,7 +8,12 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -31,7 +36,10 @@ export const authserverEnv = "COYOTE_AUTHSERVER_CMD";
 export const mtlsserverEnv = "COYOTE_MTLSSERVER_CMD";
 
 function authserverCommand(): string[] | null {
-  return serverCommand(authserverEnv, "./conformance/authserver/cmd/authserver");
+  return serverCommand(
+    authserverEnv,
+    "./conformance/authserver/cmd/authserver",
+  );
 }
 
 function serverCommand(env: string, pkg: string): string[] | null {
@@ -41,7 +49,10 @@ function serverCommand(env: string, pkg: string): string[] | null {
   }
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, "go.mod")) && existsSync(join(dir, "conformance"))) {
+    if (
+      existsSync(join(dir, "go.mod")) &&
+      existsSync(join(dir, "conformance"))
+    ) {
       return ["go", "-C", dir, "run", pkg];
     }
     const parent = dirname(dir);
@@ -73,11 +84,15 @@ export async function startAuthServer(): Promise<AuthServer> {
   const child: ChildProcess = spawn(program, [...args, "-keys-dir", keys], {
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => resolve()),
+  );
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
     lines.once("line", (line) => resolve(line.trim()));
-    child.once("exit", (code) => reject(new Error(`authserver exited with ${code}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`authserver exited with ${code}`)),
+    );
   });
   if (!url.startsWith("http://")) {
     child.kill();
@@ -112,7 +127,10 @@ export interface MtlsServer {
 
 /** Starts the mutual-TLS conformance server on 127.0.0.1. */
 export async function startMtlsServer(): Promise<MtlsServer> {
-  const command = serverCommand(mtlsserverEnv, "./conformance/mtlsserver/cmd/mtlsserver");
+  const command = serverCommand(
+    mtlsserverEnv,
+    "./conformance/mtlsserver/cmd/mtlsserver",
+  );
   if (command === null) {
     throw new Error(`no mutual-TLS server: set ${mtlsserverEnv}`);
   }
@@ -121,7 +139,9 @@ export async function startMtlsServer(): Promise<MtlsServer> {
   const child: ChildProcess = spawn(program, [...args, "-pki-dir", pki], {
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => resolve()),
+  );
   const lines = createInterface({ input: child.stdout! });
   const urls = await new Promise<string[]>((resolve, reject) => {
     const read: string[] = [];
@@ -131,7 +151,9 @@ export async function startMtlsServer(): Promise<MtlsServer> {
         resolve(read);
       }
     });
-    child.once("exit", (code) => reject(new Error(`mtlsserver exited with ${code}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`mtlsserver exited with ${code}`)),
+    );
   });
   const [url = "", mtlsUrl = ""] = urls;
   if (!url.startsWith("https://") || !mtlsUrl.startsWith("https://")) {
@@ -214,7 +236,9 @@ export class FaultServer {
 
   /** Starts listening. */
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) =>
+      this.#server.listen(0, "127.0.0.1", resolve),
+    );
     const { port } = this.#server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${port}`;
     return this;
@@ -250,7 +274,7 @@ export class FaultServer {
         form: new URLSearchParams(body),
       });
       const next =
-        this.#replies.length > 1 ? this.#replies.shift()! : this.#replies[0]!;
+        this.#replies.length > 1 ? this.#replies.shift()! : this.#replies[0];
       if (next.hang) {
         return;
       }
@@ -264,7 +288,12 @@ export class FaultServer {
 export class CountingFetch {
   readonly paths: string[] = [];
   readonly fetch: typeof fetch = (input, init) => {
-    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    const url =
+      typeof input === "string"
+        ? input
+        : input instanceof URL
+          ? input.href
+          : input.url;
     this.paths.push(new URL(url).pathname);
     return fetch(input, init);
   };
@@ -311,7 +340,8 @@ export function serverConfig(
     serverUrl: url,
     clientId: `${client}-client`,
     clientSecret: `${client}-secret`,
-    clientAuthMethod: client === "basic" ? "client_secret_basic" : "client_secret_post",
+    clientAuthMethod:
+      client === "basic" ? "client_secret_basic" : "client_secret_post",
     defaultScopes: ["trading"],
     ...extra,
   });

@@ -85,7 +85,10 @@ function nextTurn(): Promise<void> {
  * Runs call and moves the clock to every wakeup it waits for, until it
  * settles; fails when it has not after 10 s of real time.
  */
-async function drive<T>(clock: VirtualClock, call: () => Promise<T>): Promise<T> {
+async function drive<T>(
+  clock: VirtualClock,
+  call: () => Promise<T>,
+): Promise<T> {
   let done = false;
   const running = call().finally(() => {
     done = true;
@@ -102,8 +105,13 @@ async function drive<T>(clock: VirtualClock, call: () => Promise<T>): Promise<T>
 }
 
 /** getValidToken from callers callers at once. */
-function herd(client: SimulatedAuthClient, callers: number): Promise<(AuthToken | null)[]> {
-  return Promise.all(Array.from({ length: callers }, () => client.getValidToken()));
+function herd(
+  client: SimulatedAuthClient,
+  callers: number,
+): Promise<(AuthToken | null)[]> {
+  return Promise.all(
+    Array.from({ length: callers }, () => client.getValidToken()),
+  );
 }
 
 describe("simulation mode", () => {
@@ -120,19 +128,26 @@ describe("simulation mode", () => {
     assert.ok(token !== null);
     assert.ok(token.accessToken.startsWith(simulatedAccessTokenPrefix));
     assert.equal(token.expiresAt?.getTime(), at(start, 600));
-    assert.ok(!token.isExpired(clock.now()) && !token.needsRefresh(60, clock.now()));
+    assert.ok(
+      !token.isExpired(clock.now()) && !token.needsRefresh(60, clock.now()),
+    );
 
     clock.advance(539);
     assert.equal(await client.getValidToken(), token);
     assert.equal(tokenRequests(simulator), 1);
     clock.advance(1);
-    assert.ok(token.needsRefresh(60, clock.now()) && !token.isExpired(clock.now()));
+    assert.ok(
+      token.needsRefresh(60, clock.now()) && !token.isExpired(clock.now()),
+    );
     clock.advance(60);
     assert.ok(token.isExpired(clock.now()));
     const issued = simulator.lookup(token.accessToken);
     assert.ok(issued !== null && !issued.active && !issued.revoked);
     assert.equal(issued.expiresAt?.getTime(), token.expiresAt?.getTime());
-    assert.equal((await client.introspectToken(token.accessToken)).active, false);
+    assert.equal(
+      (await client.introspectToken(token.accessToken)).active,
+      false,
+    );
 
     const renewed = await client.getValidToken();
     assert.ok(renewed !== null && renewed !== token);
@@ -155,7 +170,11 @@ describe("simulation mode", () => {
       blockOnLatency: true,
     });
     const clock = simulator.clock;
-    const client = simClient(config({ refreshBufferSeconds: 60 }), {}, simulator);
+    const client = simClient(
+      config({ refreshBufferSeconds: 60 }),
+      {},
+      simulator,
+    );
     const first = await drive(clock, () => client.getValidToken());
     assert.ok(first !== null && first.expiresAt !== null);
     assert.equal(tokenRequests(simulator), 1);
@@ -226,7 +245,10 @@ describe("simulation mode", () => {
       .exchanges()
       .filter((x) => x.endpoint === "token" && x.injected)
       .map((x) => x.at.getTime());
-    assert.deepEqual(failed, [540, 570, 600, 630].map((s) => at(start, s)));
+    assert.deepEqual(
+      failed,
+      [540, 570, 600, 630].map((s) => at(start, s)),
+    );
 
     // The outage ends: the next call gets a new token.
     clock.set(at(start, 700));
@@ -296,7 +318,9 @@ describe("simulation mode", () => {
     const start = clock.now();
     const result = await client.authenticateClientCredentials();
     assert.ok(result.success, String(result.error));
-    const attempts = simulator.exchanges().filter((x) => x.endpoint === "token");
+    const attempts = simulator
+      .exchanges()
+      .filter((x) => x.endpoint === "token");
     assert.deepEqual(
       attempts.map((x) => x.at.getTime()),
       [0, 20, 40].map((s) => at(start, s)),
@@ -309,12 +333,15 @@ describe("simulation mode", () => {
     // A body that is not an OAuth error object, as a proxy sends it, to
     // the first attempt and every retry.
     simulator.inject(502, null, { times: 4 });
-    await assert.rejects(client.introspectToken("unknown"), (error: unknown) => {
-      assert.ok(error instanceof AuthError);
-      assert.equal(error.code, "server_error");
-      assert.equal(error.status, 502);
-      return true;
-    });
+    await assert.rejects(
+      client.introspectToken("unknown"),
+      (error: unknown) => {
+        assert.ok(error instanceof AuthError);
+        assert.equal(error.code, "server_error");
+        assert.equal(error.status, 502);
+        return true;
+      },
+    );
     assert.equal((await client.introspectToken("unknown")).active, false);
     // 429 is retried; invalid_client is final.
     simulator.inject(429);
@@ -327,7 +354,10 @@ describe("simulation mode", () => {
   });
 
   it("times out a latency beyond timeout_ms in virtual time", async () => {
-    const simulator = new SimulatedServer({ latencyMs: 5000, blockOnLatency: true });
+    const simulator = new SimulatedServer({
+      latencyMs: 5000,
+      blockOnLatency: true,
+    });
     const client = simClient(
       config({ timeoutMs: 1000, maxRetries: 0 }),
       {},
@@ -350,13 +380,17 @@ describe("simulation mode", () => {
         rotateRefreshTokens: rotate,
       });
       const simulator = client.simulator;
-      const request = await client.startAuthorizationCodeFlow(undefined, ["read"]);
+      const request = await client.startAuthorizationCodeFlow(undefined, [
+        "read",
+      ]);
       const result = await client.completeAuthorizationCodeFlow(
         await simulator.authorize(request.authorizationUrl),
       );
       assert.ok(result.success, String(result.error));
       const original = result.token!.refreshToken;
-      assert.ok(original !== null && original.startsWith(simulatedRefreshTokenPrefix));
+      assert.ok(
+        original !== null && original.startsWith(simulatedRefreshTokenPrefix),
+      );
 
       const refreshed = await client.refreshToken();
       assert.ok(refreshed.success, String(refreshed.error));
@@ -405,11 +439,17 @@ describe("simulation mode", () => {
     // A token of the same client id, not the cached one.
     const other = await simClient(config(), {}, simulator).getValidToken();
     assert.ok(other !== null && other.accessToken !== token.accessToken);
-    assert.equal(await client.revokeToken(other.accessToken, "access_token"), true);
+    assert.equal(
+      await client.revokeToken(other.accessToken, "access_token"),
+      true,
+    );
     assert.equal(client.currentToken, token);
     const issued = simulator.lookup(other.accessToken);
     assert.ok(issued !== null && issued.revoked && !issued.active);
-    assert.equal((await client.introspectToken(other.accessToken)).active, false);
+    assert.equal(
+      (await client.introspectToken(other.accessToken)).active,
+      false,
+    );
     assert.equal(await client.revokeToken("never-issued"), true); // RFC 7009 section 2.2
     assert.equal(simulator.lookup("never-issued"), null);
 
@@ -427,9 +467,13 @@ describe("simulation mode", () => {
   it("runs the authorization code flow with PKCE", async () => {
     const client = simClient(pkceConfig());
     const simulator = client.simulator;
-    const request = await client.startAuthorizationCodeFlow(undefined, ["read"]);
+    const request = await client.startAuthorizationCodeFlow(undefined, [
+      "read",
+    ]);
     assert.ok(
-      request.authorizationUrl.startsWith(`${defaultSimulationServerUrl}/oauth2/authorize?`),
+      request.authorizationUrl.startsWith(
+        `${defaultSimulationServerUrl}/oauth2/authorize?`,
+      ),
     );
     const sent = new URL(request.authorizationUrl).searchParams;
     assert.equal(sent.get("code_challenge_method"), "S256");
@@ -451,8 +495,14 @@ describe("simulation mode", () => {
     // The server checks the verifier, and the code's lifetime.
     const codeOf = async (url: string): Promise<string> =>
       new URL(await simulator.authorize(url)).searchParams.get("code") ?? "";
-    let code = await codeOf((await client.startAuthorizationCodeFlow()).authorizationUrl);
-    const wrong = await client.authenticateAuthorizationCode(code, redirect, "x".repeat(43));
+    let code = await codeOf(
+      (await client.startAuthorizationCodeFlow()).authorizationUrl,
+    );
+    const wrong = await client.authenticateAuthorizationCode(
+      code,
+      redirect,
+      "x".repeat(43),
+    );
     assert.equal(wrong.errorCode, "invalid_grant");
     const third = await client.startAuthorizationCodeFlow();
     code = await codeOf(third.authorizationUrl);
@@ -465,22 +515,30 @@ describe("simulation mode", () => {
     assert.equal(expired.errorCode, "invalid_grant");
 
     await assert.rejects(
-      simulator.authorize(`${defaultSimulationServerUrl}/oauth2/authorize?client_id=app`),
-      (error: unknown) => error instanceof AuthError && error.code === "invalid_request",
+      simulator.authorize(
+        `${defaultSimulationServerUrl}/oauth2/authorize?client_id=app`,
+      ),
+      (error: unknown) =>
+        error instanceof AuthError && error.code === "invalid_request",
     );
     const now = simulator.clock.now();
     simulator.addOutage(now, at(now, 60), { retryAfter: 5 });
     const fourth = await client.startAuthorizationCodeFlow();
-    await assert.rejects(simulator.authorize(fourth.authorizationUrl), (error: unknown) => {
-      assert.ok(error instanceof AuthError);
-      assert.equal(error.code, "temporarily_unavailable");
-      assert.equal(error.retryable, true);
-      assert.equal(error.status, 503);
-      assert.equal(error.retryAfter, 5);
-      return true;
-    });
+    await assert.rejects(
+      simulator.authorize(fourth.authorizationUrl),
+      (error: unknown) => {
+        assert.ok(error instanceof AuthError);
+        assert.equal(error.code, "temporarily_unavailable");
+        assert.equal(error.retryable, true);
+        assert.equal(error.status, 503);
+        assert.equal(error.retryAfter, 5);
+        return true;
+      },
+    );
     simulator.clearOutages();
-    assert.ok((await simulator.authorize(fourth.authorizationUrl)).startsWith(redirect));
+    assert.ok(
+      (await simulator.authorize(fourth.authorizationUrl)).startsWith(redirect),
+    );
     assert.equal(simulator.stats().endpoints["authorization"]?.injected, 1);
   });
 
@@ -489,7 +547,9 @@ describe("simulation mode", () => {
     const start = clock.now();
     assert.equal(start, defaultSimulationStart.getTime());
     const woken: number[] = [];
-    const sleepers = [10, 5].map((s) => clock.sleep(s * 1000).then(() => woken.push(s)));
+    const sleepers = [10, 5].map((s) =>
+      clock.sleep(s * 1000).then(() => woken.push(s)),
+    );
     await clock.waitForSleepers(2);
     assert.equal(clock.nextWakeup()?.getTime(), at(start, 5));
     clock.advance(4);
@@ -526,22 +586,27 @@ describe("simulation mode", () => {
   it("checks its options and arguments", async () => {
     assert.throws(
       () => simClient(config(), { errorRate: 1.5 }),
-      (error: unknown) => error instanceof ConfigError && error.message.includes("error_rate"),
+      (error: unknown) =>
+        error instanceof ConfigError && error.message.includes("error_rate"),
     );
     assert.throws(
       () => simClient(config(), { latencyMs: -1 }),
-      (error: unknown) => error instanceof ConfigError && error.message.includes("latency_ms"),
+      (error: unknown) =>
+        error instanceof ConfigError && error.message.includes("latency_ms"),
     );
     const simulator = new SimulatedServer();
     assert.throws(
       () => simulator.setErrorRate(2),
-      (error: unknown) => error instanceof ConfigError && error.message.includes("error_rate"),
+      (error: unknown) =>
+        error instanceof ConfigError && error.message.includes("error_rate"),
     );
     assert.equal(simulator.errorRate, 0);
     const now = simulator.clock.now();
     assert.throws(
-      () => simulator.addOutage(now, now, { status: 200, endpoints: ["nowhere"] }),
-      (error: unknown) => error instanceof ConfigError && error.problems.length === 3,
+      () =>
+        simulator.addOutage(now, now, { status: 200, endpoints: ["nowhere"] }),
+      (error: unknown) =>
+        error instanceof ConfigError && error.problems.length === 3,
     );
     assert.throws(
       () =>
@@ -550,18 +615,28 @@ describe("simulation mode", () => {
           endpoint: "revocation",
           grantType: "x",
         }),
-      (error: unknown) => error instanceof ConfigError && error.problems.length === 3,
+      (error: unknown) =>
+        error instanceof ConfigError && error.problems.length === 3,
     );
-    assert.throws(() => new SimulatedServer({ scopes: ["bad scope"] }), ConfigError);
+    assert.throws(
+      () => new SimulatedServer({ scopes: ["bad scope"] }),
+      ConfigError,
+    );
     assert.throws(
       () => new SimulatedAuthClient(config(), { clock: new VirtualClock() }),
-      (error: unknown) => error instanceof ConfigError && error.message.includes("clock"),
+      (error: unknown) =>
+        error instanceof ConfigError && error.message.includes("clock"),
     );
 
     // Nothing leaves the process, whatever the server URL.
-    const elsewhere = simClient(config({ serverUrl: "https://auth.example.com" }));
+    const elsewhere = simClient(
+      config({ serverUrl: "https://auth.example.com" }),
+    );
     const token = await elsewhere.getValidToken();
-    assert.ok(token !== null && token.accessToken.startsWith(simulatedAccessTokenPrefix));
+    assert.ok(
+      token !== null &&
+        token.accessToken.startsWith(simulatedAccessTokenPrefix),
+    );
     assert.equal(simulatorOf(createAuthClient(config(), "real")), null);
     const client = simClient(config(), {}, simulator);
     assert.equal(simulatorOf(client), simulator);
@@ -580,7 +655,10 @@ describe("simulation mode", () => {
     const start = clock.now();
     await client.waitUntilIdle(); // nothing runs
     const first = await client.getValidToken();
-    simulator.inject(503, "temporarily_unavailable", { endpoint: "token", retryAfter: 30 });
+    simulator.inject(503, "temporarily_unavailable", {
+      endpoint: "token",
+      retryAfter: 30,
+    });
     clock.set(at(start, 540));
     assert.equal(await client.getValidToken(), first);
     await client.waitUntilIdle();

@@ -33,6 +33,7 @@ import {
   parseTokenStorageKey,
   RealAuthClient,
   tokenStorageFromConfig,
+  type AuthTokenRecord,
   type AuthTokenStorage,
 } from "@coyotesense/infra-security";
 
@@ -44,9 +45,13 @@ import {
 } from "./servers.js";
 
 /** The key bytes 0, 1, ..., 31 in padded standard base64. */
-const KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString("base64");
+const KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString(
+  "base64",
+);
 /** The key bytes 1, 2, ..., 32 in unpadded URL-safe base64. */
-const OTHER_KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1)).toString("base64url");
+const OTHER_KEY = Buffer.from(
+  Array.from({ length: 32 }, (_, i) => i + 1),
+).toString("base64url");
 const EXPIRES = new Date(Date.UTC(2030, 0, 2, 3, 4, 5, 123));
 const AAD = "coyotegen-tokens/1/A256GCM";
 
@@ -64,7 +69,10 @@ function assertSameToken(actual: AuthToken | null, expected: AuthToken): void {
   assert.ok(actual !== null, "no token");
   assert.deepEqual(
     { ...actual.toRecord(), expiresAt: actual.expiresAt?.getTime() ?? null },
-    { ...expected.toRecord(), expiresAt: expected.expiresAt?.getTime() ?? null },
+    {
+      ...expected.toRecord(),
+      expiresAt: expected.expiresAt?.getTime() ?? null,
+    },
   );
 }
 
@@ -80,10 +88,18 @@ async function assertAuthError(
   } catch (error) {
     caught = error;
   }
-  assert.ok(caught instanceof AuthError, `want an AuthError, got ${String(caught)}`);
+  assert.ok(
+    caught instanceof AuthError,
+    `want an AuthError, got ${String(caught)}`,
+  );
   assert.equal(caught.code, code, caught.message);
   assert.equal(caught.retryable, false);
-  for (const secret of ["access-secret", "refresh-secret", "id-secret", ...secrets]) {
+  for (const secret of [
+    "access-secret",
+    "refresh-secret",
+    "id-secret",
+    ...secrets,
+  ]) {
     assert.ok(!caught.message.includes(secret), `the message holds ${secret}`);
     assert.ok(!inspect(caught).includes(secret), `inspect holds ${secret}`);
   }
@@ -92,12 +108,19 @@ async function assertAuthError(
 
 /** Decrypts a token file's payload as the documented layout says. */
 function decrypt(path: string, key: string): Record<string, unknown> {
-  const document = JSON.parse(readFileSync(path, "utf8")) as Record<string, string>;
+  const document = JSON.parse(readFileSync(path, "utf8")) as Record<
+    string,
+    string
+  >;
   assert.equal(document["encryption"], "A256GCM");
-  const nonce = Buffer.from(document["nonce"]!, "base64");
-  const sealed = Buffer.from(document["ciphertext"]!, "base64");
+  const nonce = Buffer.from(document["nonce"], "base64");
+  const sealed = Buffer.from(document["ciphertext"], "base64");
   assert.equal(nonce.length, 12);
-  const decipher = createDecipheriv("aes-256-gcm", Buffer.from(key, "base64"), nonce);
+  const decipher = createDecipheriv(
+    "aes-256-gcm",
+    Buffer.from(key, "base64"),
+    nonce,
+  );
   decipher.setAAD(Buffer.from(AAD));
   decipher.setAuthTag(sealed.subarray(sealed.length - 16));
   const plain = Buffer.concat([
@@ -146,12 +169,27 @@ describe("FileTokenStorage", () => {
       assert.equal(document["format"], "coyotegen-tokens");
       assert.equal(document["version"], 1);
       if (key) {
-        assert.deepEqual(Object.keys(document), ["format", "version", "encryption", "nonce", "ciphertext"]);
-        for (const secret of ["access-secret", "refresh-secret", "id-secret", "trading"]) {
+        assert.deepEqual(Object.keys(document), [
+          "format",
+          "version",
+          "encryption",
+          "nonce",
+          "ciphertext",
+        ]);
+        for (const secret of [
+          "access-secret",
+          "refresh-secret",
+          "id-secret",
+          "trading",
+        ]) {
           assert.ok(!text.includes(secret), `the file holds ${secret}`);
         }
       } else {
-        assert.deepEqual(Object.keys(document), ["format", "version", "tokens"]);
+        assert.deepEqual(Object.keys(document), [
+          "format",
+          "version",
+          "tokens",
+        ]);
         assert.deepEqual((document["tokens"] as Record<string, unknown>)["a"], {
           access_token: "access-secret-1",
           token_type: "Bearer",
@@ -188,12 +226,18 @@ describe("FileTokenStorage", () => {
       [null, undefined],
     ];
     for (const [expiresAt, want] of times) {
-      await storage.storeToken("a", new AuthToken({ accessToken: "t", expiresAt }));
+      await storage.storeToken(
+        "a",
+        new AuthToken({ accessToken: "t", expiresAt }),
+      );
       const document = JSON.parse(readFileSync(path, "utf8")) as {
         tokens: Record<string, Record<string, unknown>>;
       };
-      assert.equal(document.tokens["a"]!["expires_at"], want);
-      assert.equal((await storage.getToken("a"))!.expiresAt?.getTime(), expiresAt?.getTime());
+      assert.equal(document.tokens["a"]["expires_at"], want);
+      assert.equal(
+        (await storage.getToken("a"))!.expiresAt?.getTime(),
+        expiresAt?.getTime(),
+      );
     }
   });
 
@@ -207,7 +251,11 @@ describe("FileTokenStorage", () => {
     };
     writeFileSync(
       path,
-      JSON.stringify({ format: "coyotegen-tokens", version: 1, tokens: { c: record } }),
+      JSON.stringify({
+        format: "coyotegen-tokens",
+        version: 1,
+        tokens: { c: record },
+      }),
     );
     const token = await new FileTokenStorage(path).getToken("c");
     assert.ok(token !== null);
@@ -277,7 +325,10 @@ describe("FileTokenStorage", () => {
     // Each write seals with a fresh nonce.
     const first = JSON.parse(text) as Record<string, string>;
     await new FileTokenStorage(path, KEY).storeToken("a", sample());
-    const second = JSON.parse(readFileSync(path, "utf8")) as Record<string, string>;
+    const second = JSON.parse(readFileSync(path, "utf8")) as Record<
+      string,
+      string
+    >;
     assert.notEqual(first["nonce"], second["nonce"]);
   });
 
@@ -290,19 +341,32 @@ describe("FileTokenStorage", () => {
       `${bytes.toString("base64url")}=`,
       ` ${bytes.toString("base64")}\n`,
     ];
-    assert.ok(forms[0]!.includes("+") || forms[0]!.includes("/"), "the key exercises both alphabets");
+    assert.ok(
+      forms[0].includes("+") || forms[0].includes("/"),
+      "the key exercises both alphabets",
+    );
     const path = join(dir, "tokens.json");
     await new FileTokenStorage(path, forms[0]).storeToken("a", sample());
     for (const form of forms) {
       assert.deepEqual(parseTokenStorageKey(form), bytes);
-      assertSameToken(await new FileTokenStorage(path, form).getToken("a"), sample());
+      assertSameToken(
+        await new FileTokenStorage(path, form).getToken("a"),
+        sample(),
+      );
     }
   });
 
-  for (const key of ["not base64!", Buffer.from("short").toString("base64"), "A+B-" + "A".repeat(40), "QUFB="]) {
+  for (const key of [
+    "not base64!",
+    Buffer.from("short").toString("base64"),
+    "A+B-" + "A".repeat(40),
+    "QUFB=",
+  ]) {
     it(`refuses the key ${JSON.stringify(key.slice(0, 12))}... with invalid_config`, async () => {
       await assertAuthError(
-        Promise.resolve().then(() => new FileTokenStorage(join(dir, "t.json"), key)),
+        Promise.resolve().then(
+          () => new FileTokenStorage(join(dir, "t.json"), key),
+        ),
         "invalid_config",
         key,
       );
@@ -316,18 +380,93 @@ describe("FileTokenStorage", () => {
     );
   });
 
-  const corrupt: Array<{ name: string; content: string | null; writeKey: string; readKey: string; says: RegExp }> = [
-    { name: "an empty file", content: "", writeKey: "", readKey: "", says: /empty/ },
-    { name: "not JSON", content: "{not json", writeKey: "", readKey: "", says: /not JSON/ },
-    { name: "another format", content: '{"format": "other", "version": 1}', writeKey: "", readKey: "", says: /not a token file/ },
-    { name: "another version", content: '{"format": "coyotegen-tokens", "version": 2}', writeKey: "", readKey: "", says: /version/ },
-    { name: "an unknown cipher", content: '{"format": "coyotegen-tokens", "version": 1, "encryption": "XC20P"}', writeKey: "", readKey: KEY, says: /unknown encryption/ },
-    { name: "tokens not an object", content: '{"format": "coyotegen-tokens", "version": 1, "tokens": []}', writeKey: "", readKey: "", says: /not an object/ },
-    { name: "a bad nonce", content: '{"format": "coyotegen-tokens", "version": 1, "encryption": "A256GCM", "nonce": "!!", "ciphertext": ""}', writeKey: "", readKey: KEY, says: /corrupt/ },
-    { name: "a short nonce", content: '{"format": "coyotegen-tokens", "version": 1, "encryption": "A256GCM", "nonce": "AAAA", "ciphertext": "AAAAAAAAAAAAAAAAAAAAAA=="}', writeKey: "", readKey: KEY, says: /truncated/ },
-    { name: "a wrong key", content: null, writeKey: KEY, readKey: OTHER_KEY, says: /wrong key/ },
-    { name: "no key for an encrypted file", content: null, writeKey: KEY, readKey: "", says: /no key/ },
-    { name: "a key for a plain file", content: null, writeKey: "", readKey: KEY, says: /not encrypted/ },
+  const corrupt: Array<{
+    name: string;
+    content: string | null;
+    writeKey: string;
+    readKey: string;
+    says: RegExp;
+  }> = [
+    {
+      name: "an empty file",
+      content: "",
+      writeKey: "",
+      readKey: "",
+      says: /empty/,
+    },
+    {
+      name: "not JSON",
+      content: "{not json",
+      writeKey: "",
+      readKey: "",
+      says: /not JSON/,
+    },
+    {
+      name: "another format",
+      content: '{"format": "other", "version": 1}',
+      writeKey: "",
+      readKey: "",
+      says: /not a token file/,
+    },
+    {
+      name: "another version",
+      content: '{"format": "coyotegen-tokens", "version": 2}',
+      writeKey: "",
+      readKey: "",
+      says: /version/,
+    },
+    {
+      name: "an unknown cipher",
+      content:
+        '{"format": "coyotegen-tokens", "version": 1, "encryption": "XC20P"}',
+      writeKey: "",
+      readKey: KEY,
+      says: /unknown encryption/,
+    },
+    {
+      name: "tokens not an object",
+      content: '{"format": "coyotegen-tokens", "version": 1, "tokens": []}',
+      writeKey: "",
+      readKey: "",
+      says: /not an object/,
+    },
+    {
+      name: "a bad nonce",
+      content:
+        '{"format": "coyotegen-tokens", "version": 1, "encryption": "A256GCM", "nonce": "!!", "ciphertext": ""}',
+      writeKey: "",
+      readKey: KEY,
+      says: /corrupt/,
+    },
+    {
+      name: "a short nonce",
+      content:
+        '{"format": "coyotegen-tokens", "version": 1, "encryption": "A256GCM", "nonce": "AAAA", "ciphertext": "AAAAAAAAAAAAAAAAAAAAAA=="}',
+      writeKey: "",
+      readKey: KEY,
+      says: /truncated/,
+    },
+    {
+      name: "a wrong key",
+      content: null,
+      writeKey: KEY,
+      readKey: OTHER_KEY,
+      says: /wrong key/,
+    },
+    {
+      name: "no key for an encrypted file",
+      content: null,
+      writeKey: KEY,
+      readKey: "",
+      says: /no key/,
+    },
+    {
+      name: "a key for a plain file",
+      content: null,
+      writeKey: "",
+      readKey: KEY,
+      says: /not encrypted/,
+    },
   ];
   for (const { name, content, writeKey, readKey, says } of corrupt) {
     it(`a file with ${name} is a storage_error and is never overwritten`, async () => {
@@ -338,11 +477,19 @@ describe("FileTokenStorage", () => {
         writeFileSync(path, content);
       }
       const storage = new FileTokenStorage(path, readKey);
-      const error = await assertAuthError(storage.getToken("a"), "storage_error", KEY, OTHER_KEY);
+      const error = await assertAuthError(
+        storage.getToken("a"),
+        "storage_error",
+        KEY,
+        OTHER_KEY,
+      );
       assert.ok(error.message.includes(path), error.message);
       assert.match(error.message, says);
       const before = readFileSync(path);
-      await assertAuthError(storage.storeToken("a", sample("new")), "storage_error");
+      await assertAuthError(
+        storage.storeToken("a", sample("new")),
+        "storage_error",
+      );
       await assertAuthError(storage.clearToken("a"), "storage_error");
       assert.deepEqual(readFileSync(path), before);
       assert.deepEqual(readdirSync(dir), ["tokens.json"]);
@@ -360,7 +507,10 @@ describe("FileTokenStorage", () => {
       g: { access_token: "x", id_token: ["id-secret"] },
       f: "access-secret",
     };
-    writeFileSync(path, JSON.stringify({ format: "coyotegen-tokens", version: 1, tokens: bad }));
+    writeFileSync(
+      path,
+      JSON.stringify({ format: "coyotegen-tokens", version: 1, tokens: bad }),
+    );
     const storage = new FileTokenStorage(path);
     for (const clientId of Object.keys(bad)) {
       await assertAuthError(storage.getToken(clientId), "storage_error");
@@ -370,8 +520,18 @@ describe("FileTokenStorage", () => {
 
   it("reads expiry times with an offset", async () => {
     const path = join(dir, "tokens.json");
-    const record = { access_token: "x", expires_at: "2030-01-02T05:34:05.1234+02:30" };
-    writeFileSync(path, JSON.stringify({ format: "coyotegen-tokens", version: 1, tokens: { a: record } }));
+    const record = {
+      access_token: "x",
+      expires_at: "2030-01-02T05:34:05.1234+02:30",
+    };
+    writeFileSync(
+      path,
+      JSON.stringify({
+        format: "coyotegen-tokens",
+        version: 1,
+        tokens: { a: record },
+      }),
+    );
     const token = await new FileTokenStorage(path).getToken("a");
     assert.equal(token!.expiresAt!.getTime(), EXPIRES.getTime());
   });
@@ -380,12 +540,18 @@ describe("FileTokenStorage", () => {
     for (const field of ["ciphertext", "nonce"]) {
       const path = join(dir, `${field}.json`);
       await new FileTokenStorage(path, KEY).storeToken("a", sample());
-      const document = JSON.parse(readFileSync(path, "utf8")) as Record<string, string>;
-      const bytes = Buffer.from(document[field]!, "base64");
-      bytes[0] = bytes[0]! ^ 1;
+      const document = JSON.parse(readFileSync(path, "utf8")) as Record<
+        string,
+        string
+      >;
+      const bytes = Buffer.from(document[field], "base64");
+      bytes[0] = bytes[0] ^ 1;
       document[field] = bytes.toString("base64");
       writeFileSync(path, JSON.stringify(document));
-      const error = await assertAuthError(new FileTokenStorage(path, KEY).getToken("a"), "storage_error");
+      const error = await assertAuthError(
+        new FileTokenStorage(path, KEY).getToken("a"),
+        "storage_error",
+      );
       assert.match(error.message, /wrong key, or the file was altered/);
     }
   });
@@ -393,7 +559,10 @@ describe("FileTokenStorage", () => {
   it("a file it cannot read is a storage_error naming the file", async () => {
     const path = join(dir, "tokens.json");
     mkdirSync(path);
-    const error = await assertAuthError(new FileTokenStorage(path).getToken("a"), "storage_error");
+    const error = await assertAuthError(
+      new FileTokenStorage(path).getToken("a"),
+      "storage_error",
+    );
     assert.ok(error.message.includes(path));
     assert.match(error.message, /EISDIR/);
   });
@@ -401,7 +570,10 @@ describe("FileTokenStorage", () => {
   it("a path under a file is a storage_error, and leaves nothing behind", async () => {
     writeFileSync(join(dir, "file"), "");
     const path = join(dir, "file", "tokens.json");
-    const error = await assertAuthError(new FileTokenStorage(path).storeToken("a", sample()), "storage_error");
+    const error = await assertAuthError(
+      new FileTokenStorage(path).storeToken("a", sample()),
+      "storage_error",
+    );
     assert.ok(error.message.includes(path));
     assert.match(error.message, /ENOTDIR/);
     assert.deepEqual(readdirSync(dir), ["file"]);
@@ -413,19 +585,29 @@ describe("FileTokenStorage", () => {
     const second = new FileTokenStorage(join(dir, ".", "tokens.json"), KEY);
     const ids = Array.from({ length: 24 }, (_, i) => `client-${i}`);
     await Promise.all(
-      ids.map((id, i) => (i % 2 === 0 ? first : second).storeToken(id, sample(`access-secret-${id}`))),
+      ids.map((id, i) =>
+        (i % 2 === 0 ? first : second).storeToken(
+          id,
+          sample(`access-secret-${id}`),
+        ),
+      ),
     );
     assert.deepEqual(readdirSync(dir), ["tokens.json"]);
     for (const id of ids) {
       assertSameToken(await first.getToken(id), sample(`access-secret-${id}`));
     }
-    await Promise.all(ids.map((id, i) => (i % 2 === 0 ? second : first).clearToken(id)));
+    await Promise.all(
+      ids.map((id, i) => (i % 2 === 0 ? second : first).clearToken(id)),
+    );
     assert.deepEqual(readdirSync(dir), []);
   });
 
   it("tokenStorageFromConfig", () => {
     const path = join(dir, "tokens.json");
-    assert.equal(tokenStorageFromConfig(serverConfig("http://127.0.0.1:1")), null);
+    assert.equal(
+      tokenStorageFromConfig(serverConfig("http://127.0.0.1:1")),
+      null,
+    );
     const storage = tokenStorageFromConfig(
       serverConfig("http://127.0.0.1:1", "basic", {
         tokenStoragePath: path,
@@ -460,8 +642,11 @@ describe("token storage with the real client", () => {
     assert.ok(token !== null, String((first as RealAuthClient).lastError));
     assert.equal(statSync(path).mode & 0o777, 0o600);
     assert.ok(!readFileSync(path, "utf8").includes(token.accessToken));
-    const stored = decrypt(path, KEY)["tokens"] as Record<string, Record<string, unknown>>;
-    assert.equal(stored["basic-client"]!["access_token"], token.accessToken);
+    const stored = decrypt(path, KEY)["tokens"] as Record<
+      string,
+      Record<string, unknown>
+    >;
+    assert.equal(stored["basic-client"]["access_token"], token.accessToken);
 
     // A new client (a restarted process) finds the token in the file.
     const counter = new CountingFetch();
@@ -519,7 +704,11 @@ describe("token storage with the real client", () => {
       get(key: string): Promise<string | null> {
         return Promise.resolve(this.data.get(key) ?? null);
       }
-      set(key: string, value: string, options: { EX?: number } = {}): Promise<void> {
+      set(
+        key: string,
+        value: string,
+        options: { EX?: number } = {},
+      ): Promise<void> {
         this.data.set(key, value);
         if (options.EX === undefined) {
           this.ttls.delete(key);
@@ -554,7 +743,9 @@ describe("token storage with the real client", () => {
 
       async getToken(clientId: string): Promise<AuthToken | null> {
         const data = await this.redis.get(`auth_token:${clientId}`);
-        return data === null ? null : AuthToken.fromRecord(JSON.parse(data));
+        return data === null
+          ? null
+          : AuthToken.fromRecord(JSON.parse(data) as AuthTokenRecord);
       }
 
       async clearToken(clientId: string): Promise<void> {

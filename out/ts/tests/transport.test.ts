@@ -41,7 +41,10 @@ class Tracing implements Transport {
   readonly signals: (AbortSignal | undefined)[] = [];
   readonly #inner = new FetchTransport();
 
-  async send(request: ProtocolRequest, signal?: AbortSignal): Promise<TransportResponse> {
+  async send(
+    request: ProtocolRequest,
+    signal?: AbortSignal,
+  ): Promise<TransportResponse> {
     this.requests.push(request);
     this.signals.push(signal);
     return this.#inner.send(request, signal);
@@ -50,7 +53,9 @@ class Tracing implements Transport {
 
 /** A transport that answers from memory. */
 function answering(
-  answer: (request: ProtocolRequest) => TransportResponse | Promise<TransportResponse>,
+  answer: (
+    request: ProtocolRequest,
+  ) => TransportResponse | Promise<TransportResponse>,
 ): Transport & { readonly seen: ProtocolRequest[] } {
   const seen: ProtocolRequest[] = [];
   return {
@@ -80,7 +85,9 @@ describe("transport", () => {
     assert.equal((await auth.introspectToken()).active, true);
     assert.equal(await auth.revokeToken(), true);
     assert.equal(await auth.testConnection(), true);
-    const seen = transport.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`);
+    const seen = transport.requests.map(
+      (r) => `${r.method} ${new URL(r.url).pathname}`,
+    );
     assert.deepEqual(seen, [
       "GET /.well-known/oauth-authorization-server",
       "POST /oauth2/token",
@@ -90,7 +97,7 @@ describe("transport", () => {
       "GET /oauth2/token",
     ]);
     // The protocol's request: headers and form, before encoding.
-    const token = transport.requests[1]!;
+    const token = transport.requests[1];
     assert.equal(token.form?.["grant_type"], "client_credentials");
     assert.match(token.headers["Authorization"] ?? "", /^Basic /);
     // Each exchange is bounded by timeout_ms.
@@ -101,10 +108,16 @@ describe("transport", () => {
   it("can answer from memory", async () => {
     const transport = answering((request) =>
       request.url.endsWith("/token")
-        ? json(200, { access_token: "memory-token", token_type: "Bearer", expires_in: 60 })
+        ? json(200, {
+            access_token: "memory-token",
+            token_type: "Bearer",
+            expires_in: 60,
+          })
         : json(200, { active: true, client_id: "fault-client" }),
     );
-    const auth = new RealAuthClient(faultConfig("http://127.0.0.1:9"), { transport });
+    const auth = new RealAuthClient(faultConfig("http://127.0.0.1:9"), {
+      transport,
+    });
     const result = await auth.authenticateClientCredentials();
     assert.ok(result.success, String(result.error));
     assert.equal(result.token!.accessToken, "memory-token");
@@ -135,7 +148,11 @@ describe("transport", () => {
     });
     const second = await new RealAuthClient(
       faultConfig("http://127.0.0.1:9", { maxRetries: 2 }),
-      { transport: broken, retryPolicy: undefined, clock: { now: Date.now, sleep: () => Promise.resolve() } },
+      {
+        transport: broken,
+        retryPolicy: undefined,
+        clock: { now: Date.now, sleep: () => Promise.resolve() },
+      },
     ).authenticateClientCredentials();
     assert.equal(second.errorCode, "network_error");
     assert.equal(second.error!.retryable, true);
@@ -147,13 +164,16 @@ describe("transport", () => {
   it("a given transport stays open when the client closes", async () => {
     let closed = 0;
     const transport: Transport = {
-      send: () => Promise.resolve(json(200, { access_token: "t", token_type: "Bearer" })),
+      send: () =>
+        Promise.resolve(json(200, { access_token: "t", token_type: "Bearer" })),
       close: () => {
         closed++;
         return Promise.resolve();
       },
     };
-    const auth = new RealAuthClient(faultConfig("http://127.0.0.1:9"), { transport });
+    const auth = new RealAuthClient(faultConfig("http://127.0.0.1:9"), {
+      transport,
+    });
     await auth.close();
     assert.equal(closed, 0);
   });

@@ -63,6 +63,7 @@ export {
   runtimeModeEnv,
   runtimeModeFromEnv,
   runtimeModeValues,
+  unknownModeOptions,
   validateModeOptions,
   defaultRealModeOptions,
   type RealModeOptions,

@@ -245,8 +245,7 @@ const valueCases: RuleCase[] = [
 
 const methodCases: RuleCase[] = [
   {
-    name:
-      "auth_mode client_credentials, client_auth_method client_secret_basic",
+    name: "auth_mode client_credentials, client_auth_method client_secret_basic",
     values: {
       serverUrl: "https://a.example.test/server-url",
       clientId: "a-client-id",
@@ -361,7 +360,7 @@ function withValue(
   key: ConfigKey,
   value: unknown,
 ): AuthClientConfigInit {
-  return { ...base, [key]: value } as AuthClientConfigInit;
+  return { ...base, [key]: value };
 }
 
 describe("configuration defaults", () => {
@@ -530,7 +529,9 @@ describe("configuration validation", () => {
       for (const url of bad) {
         const config = new AuthClientConfig(withValue(complete, c.key, url));
         const want = `${c.field}: invalid URL ${JSON.stringify(url)}: want an absolute http or https URL`;
-        assert.deepEqual(config.validate(), [{ field: c.field, message: want }]);
+        assert.deepEqual(config.validate(), [
+          { field: c.field, message: want },
+        ]);
       }
     }
   });

@@ -10,6 +10,7 @@ import {
   RuntimeMode,
   runtimeModeFromEnv,
   runtimeModeValues,
+  unknownModeOptions,
   validateModeOptions,
   type RuntimeModeOptions,
 } from "@acme/auth";
@@ -141,6 +142,29 @@ describe("runtime mode options", () => {
       assert.deepEqual(
         problems.map((problem) => problem.field),
         [c.field],
+      );
+    }
+  });
+
+  it("refuse a key that is no option of the mode", () => {
+    const given: Record<string, unknown> = { noSuchOption: 1 };
+    for (const mode of runtimeModeValues) {
+      assert.deepEqual(unknownModeOptions(mode, modeOptions(mode)), [], mode);
+      const problems = unknownModeOptions(mode, given);
+      assert.deepEqual(
+        problems.map((problem) => problem.field),
+        ["noSuchOption"],
+        mode,
+      );
+      const keys = Object.keys(expectedDefaults[mode]);
+      for (const part of keys.length > 0 ? keys : ["has no options"]) {
+        assert.ok(problems[0].message.includes(part), problems[0].message);
+      }
+      assert.throws(
+        () => modeOptions(mode, given),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.message.includes("noSuchOption"),
       );
     }
   });

@@ -9,6 +9,7 @@ import {
   AuthResult,
   AuthToken,
   defaultRefreshBufferSeconds,
+  type AuthTokenRecord,
 } from "@acme/auth";
 
 const now = Date.UTC(2030, 0, 2, 3, 4, 5);
@@ -76,7 +77,9 @@ describe("AuthToken", () => {
       refresh_token: "rt-Secret-41aa",
       scope: "trading market-data",
     });
-    const back = AuthToken.fromRecord(JSON.parse(JSON.stringify(record)));
+    const back = AuthToken.fromRecord(
+      JSON.parse(JSON.stringify(record)) as AuthTokenRecord,
+    );
     assert.equal(back.accessToken, token.accessToken);
     assert.equal(back.refreshToken, token.refreshToken);
     assert.equal(back.expiresAt?.getTime(), token.expiresAt?.getTime());
