@@ -92,7 +92,11 @@ export interface RealAuthClientOptions {
   fetch?: typeof fetch;
   /** The retry policy; by default max_retries of the configuration. */
   retryPolicy?: RetryPolicy;
-  /** The clock; {@link systemClock} by default. */
+  /**
+   * The clock; {@link systemClock} by default. When it is another one, the
+   * tokens the client obtains, refreshes or loads from storage tell time by
+   * it (see `AuthToken.clock`).
+   */
   clock?: Clock;
   /**
    * Where the client logs its warnings (a failed refresh served by the
@@ -532,7 +536,7 @@ export class RealAuthClient implements AuthClient {
           storage.getToken(this.#clientId),
         );
         if (stored !== null) {
-          entry = this.#newEntry(stored, this.#clock.now());
+          entry = this.#newEntry(this.#onClock(stored), this.#clock.now());
           this.#entry = entry;
         }
       }
@@ -635,9 +639,23 @@ export class RealAuthClient implements AuthClient {
     };
   }
 
-  /** Caches and stores the token a grant obtains. */
+  /**
+   * The token telling time by the client's clock when that is not the
+   * system clock and the token has no clock of its own; else the token.
+   */
+  #onClock(token: AuthToken): AuthToken {
+    if (token.clock !== null || this.#clock === systemClock) {
+      return token;
+    }
+    return token.withClock(this.#clock);
+  }
+
+  /**
+   * Caches and stores the token a grant obtains, on the client's clock
+   * when that is not the system clock.
+   */
   async #keep(grant: Promise<AuthToken>): Promise<AuthToken> {
-    const token = await grant;
+    const token = this.#onClock(await grant);
     if (this.#storage !== null) {
       // Stored before it is cached, so that a rotated refresh token is
       // kept before anything uses it.

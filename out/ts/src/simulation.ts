@@ -1560,8 +1560,9 @@ export interface SimulatedAuthClientOptions extends RealAuthClientOptions {
  * names the simulated issuer ({@link defaultSimulationServerUrl}, or any
  * URL: nothing is sent to it).
  *
- * Its tokens' expiresAt are virtual times: ask
- * `token.isExpired(client.simulator.clock.now())`.
+ * Its tokens' expiresAt are virtual times, and its tokens tell time by
+ * the virtual clock: `token.isExpired()` and `token.needsRefresh()` follow
+ * it without being given a time.
  */
 export class SimulatedAuthClient extends RealAuthClient {
   override readonly mode: RuntimeMode = "simulation";

@@ -14,10 +14,13 @@ import { inspect } from "node:util";
 import {
   AuthClientConfig,
   AuthError,
+  AuthToken,
   ConfigError,
   createAuthClient,
   defaultSimulationServerUrl,
   defaultSimulationStart,
+  MemoryTokenStorage,
+  RealAuthClient,
   SimulatedAuthClient,
   simulatedAccessTokenPrefix,
   simulatedRefreshTokenPrefix,
@@ -27,7 +30,6 @@ import {
   SimulationTimeoutError,
   VirtualClock,
   type AuthClientConfigInit,
-  type AuthToken,
   type SimulationOptions,
 } from "@coyotesense/infra-security";
 
@@ -158,6 +160,74 @@ describe("simulation mode", () => {
     assert.equal(stats.grants["client_credentials"]?.succeeded, 2);
     assert.equal(stats.accessTokensIssued, 2);
     assert.equal(clock.now(), at(start, 600));
+  });
+
+  it("tells its tokens' time by the virtual clock", async () => {
+    // The clock starts at the real time, so that the system clock stays
+    // minutes short of the expiries below.
+    const clock = new VirtualClock(Date.now());
+    const start = clock.now();
+    const simulator = new SimulatedServer({ clock, tokenLifetimeSeconds: 600 });
+    const storage = new MemoryTokenStorage();
+    const client = new SimulatedAuthClient(config(), {
+      simulator,
+      tokenStorage: storage,
+    });
+    const cfg = config();
+    const system = new RealAuthClient(cfg, {
+      transport: simulator.transport(cfg.timeoutMs),
+    });
+    const token = await client.getValidToken();
+    const systemToken = await system.getValidToken();
+    assert.ok(token !== null && systemToken !== null);
+    assert.equal(token.clock, clock);
+    assert.equal(systemToken.clock, null);
+    assert.equal(client.currentToken, token);
+    assert.equal((await storage.getToken("basic-client"))?.clock, clock);
+    assert.ok(!token.isExpired() && !token.needsRefresh(60));
+
+    clock.advance(540);
+    assert.ok(token.needsRefresh(60) && !token.isExpired());
+    assert.ok(!systemToken.needsRefresh(60));
+    clock.advance(60);
+    assert.ok(token.isExpired());
+    assert.ok(!systemToken.isExpired() && !systemToken.needsRefresh(60));
+    // A time given wins over the token's clock.
+    assert.ok(!token.isExpired(start) && !token.needsRefresh(60, start));
+
+    // The clock is no part of the token's value.
+    const plain = token.withClock(null);
+    assert.equal(plain.clock, null);
+    assert.ok(!plain.isExpired());
+    assert.deepStrictEqual(token, plain);
+    assert.deepStrictEqual(token.toRecord(), plain.toRecord());
+    assert.equal(JSON.stringify(token), JSON.stringify(plain));
+    assert.equal(String(token), String(plain));
+    assert.equal(inspect(token), inspect(plain));
+
+    // A renewed token, and one loaded from storage, tell the same time.
+    const renewed = await client.getValidToken();
+    assert.ok(renewed !== null && renewed !== token);
+    assert.equal(renewed.clock, clock);
+    const stored = new AuthToken({
+      accessToken: "stored-access-token",
+      expiresAt: new Date(at(clock.now(), 3600)),
+    });
+    const loading = new MemoryTokenStorage();
+    await loading.storeToken("basic-client", stored);
+    const loader = new SimulatedAuthClient(config(), {
+      simulator,
+      tokenStorage: loading,
+    });
+    const loaded = await loader.getValidToken();
+    assert.ok(loaded !== null);
+    assert.equal(loaded.accessToken, stored.accessToken);
+    assert.equal(loaded.clock, clock);
+    assert.equal(stored.clock, null);
+    clock.advance(3600);
+    assert.ok(loaded.isExpired() && !stored.isExpired());
+    assert.ok(!systemToken.isExpired() && systemToken.isExpired(clock.now()));
+    await Promise.all([client.close(), system.close(), loader.close()]);
   });
 
   it("refreshes early in the background while nobody waits", async () => {

@@ -81,4 +81,5 @@ export {
   type AuthTokenInit,
   type AuthTokenRecord,
   type IntrospectionResult,
+  type TokenClock,
 } from "./tokens.js";

@@ -12,6 +12,15 @@ import { inspect } from "node:util";
 import type { AuthError, ErrorCode } from "./errors.js";
 import { redacted } from "./fields.js";
 
+/**
+ * What a token tells time by: the current time in milliseconds since the
+ * epoch. A client's clock is one.
+ */
+export interface TokenClock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
 /** The fields of an {@link AuthToken}. */
 export interface AuthTokenInit {
   accessToken: string;
@@ -23,6 +32,12 @@ export interface AuthTokenInit {
   scopes?: readonly string[];
   /** The OpenID Connect ID token that came with it, or null. */
   idToken?: string | null;
+  /**
+   * The clock that tells the token's time ({@link AuthToken.isExpired} and
+   * {@link AuthToken.needsRefresh} without a time); the system clock when
+   * absent or null.
+   */
+  clock?: TokenClock | null;
 }
 
 /**
@@ -50,6 +65,12 @@ export const defaultRefreshBufferSeconds = 300;
  * token, scopes and OpenID Connect ID token. The token values are redacted
  * from `toString()`, `toJSON()` and `util.inspect()`, which leave out the
  * ID token; {@link AuthToken.toRecord} gives them in clear for storage.
+ *
+ * A token tells time by its {@link AuthToken.clock}: the system clock, or
+ * the clock of the client that obtained or loaded it when that client runs
+ * on another one, such as the simulation mode's virtual clock. The clock
+ * is no part of the token's value: neither its JSON, its record nor its
+ * string shows it, and `assert.deepStrictEqual` does not compare it.
  */
 export class AuthToken {
   readonly accessToken: string;
@@ -61,6 +82,7 @@ export class AuthToken {
   readonly scopes: readonly string[];
   /** The OpenID Connect ID token that came with it, or null; a secret. */
   readonly idToken: string | null;
+  readonly #clock: TokenClock | null;
 
   constructor(init: AuthTokenInit) {
     this.accessToken = init.accessToken;
@@ -69,6 +91,28 @@ export class AuthToken {
     this.refreshToken = init.refreshToken ?? null;
     this.scopes = Object.freeze([...(init.scopes ?? [])]);
     this.idToken = init.idToken || null;
+    this.#clock = init.clock ?? null;
+  }
+
+  /**
+   * The clock that tells the token's time, or null for the system clock;
+   * set when the token is built (see {@link AuthToken.withClock}).
+   */
+  get clock(): TokenClock | null {
+    return this.#clock;
+  }
+
+  /** The same token, telling time by clock (the system clock when null). */
+  withClock(clock: TokenClock | null): AuthToken {
+    return new AuthToken({
+      accessToken: this.accessToken,
+      tokenType: this.tokenType,
+      expiresAt: this.expiresAt,
+      refreshToken: this.refreshToken,
+      scopes: this.scopes,
+      idToken: this.idToken,
+      clock,
+    });
   }
 
   /** A token from its stored form; see {@link AuthToken.toRecord}. */
@@ -94,19 +138,22 @@ export class AuthToken {
     return `${scheme} ${this.accessToken}`;
   }
 
-  /** Reports whether the token has expired at the given time (now by default). */
-  isExpired(now: Date | number = Date.now()): boolean {
+  /**
+   * Reports whether the token has expired at the given time; by default
+   * the current time of its {@link AuthToken.clock}.
+   */
+  isExpired(now: Date | number = this.#now()): boolean {
     return this.expiresAt !== null && this.expiresAt.getTime() <= +now;
   }
 
   /**
    * Reports whether the token expires within bufferSeconds of the given time
-   * (now by default), and so should be refreshed. A token without an expiry
-   * never needs a refresh.
+   * (by default the current time of its {@link AuthToken.clock}), and so
+   * should be refreshed. A token without an expiry never needs a refresh.
    */
   needsRefresh(
     bufferSeconds: number = defaultRefreshBufferSeconds,
-    now: Date | number = Date.now(),
+    now: Date | number = this.#now(),
   ): boolean {
     return (
       this.expiresAt !== null &&
@@ -154,6 +201,11 @@ export class AuthToken {
   /** What `console.log` and `util.inspect` show: {@link AuthToken.toString}. */
   [inspect.custom](): string {
     return this.toString();
+  }
+
+  /** The current time of the token's clock, in milliseconds since the epoch. */
+  #now(): number {
+    return this.#clock === null ? Date.now() : this.#clock.now();
   }
 }
 
