@@ -777,7 +777,7 @@ func pythonExports(v *PythonView) ([]PythonImport, []string) {
 	for _, e := range v.Enums {
 		enums = append(enums, e.Class)
 	}
-	modes = []string{"DEFAULT_MODE", "MODE_ENV", "MODE_OPTIONS", "ModeOptions", "RuntimeMode", "mode_from_env", "mode_options"}
+	modes = []string{"DEFAULT_MODE", "MODE_ENV", "MODE_OPTIONS", "MODE_YAML_KEY", "MODES_YAML_KEY", "ModeOptions", "RuntimeMode", "load_mode_config", "mode_from_env", "mode_options"}
 	for _, md := range v.Modes {
 		modes = append(modes, md.OptionsClass)
 	}
@@ -794,7 +794,7 @@ func pythonExports(v *PythonView) ([]PythonImport, []string) {
 		{"debug", runtimeNames(v, "DebugAuthClient")},
 		{"enums", enums},
 		{"errors", []string{"RETRYABLE_ERROR_CODES", "AuthError", "ConfigError", "ErrorCode", "is_retryable"}},
-		{"factory", runtimeNames(v, "create_auth_client")},
+		{"factory", runtimeNames(v, "create_auth_client", "create_auth_client_from_file")},
 		{"mock", runtimeNames(v, "MockAuthClient")},
 		{"modes", modes},
 		{"real", runtimeNames(v, "RealAuthClient")},
@@ -942,6 +942,10 @@ func pythonTest(v *PythonView) PythonTest {
 	}
 	t.ConfigImport = pyImport(m.Python.Module, pySortNames(names))
 	names = []string{"DEFAULT_MODE", "MODE_OPTIONS", "ConfigError", "RuntimeMode", "mode_from_env", "mode_options"}
+	if v.HasRuntime {
+		names = append(names, "MODE_ENV", "MODE_YAML_KEY", "MODES_YAML_KEY", "AuthClientConfig", "MockAuthClient",
+			"create_auth_client", "create_auth_client_from_file", "load_mode_config")
+	}
 	for _, md := range v.Modes {
 		for _, o := range md.Options {
 			if o.Enum != nil && !seenEnum[o.Enum.Name.Pascal+" option"] {

@@ -653,12 +653,12 @@ func newTSView(m *Model) *TSView {
 		enumExports = append(enumExports, e.Name, e.ValuesVar, e.Guard)
 	}
 	v.EnumExportLines = tsImport("export", append(enumExports, "valuesOf", "type ValueOf"), "./enums.js")
-	modeNames := []string{"defaultRuntimeMode", "isRuntimeMode", "modeOptions", "RuntimeMode", "runtimeModeEnv",
-		"runtimeModeFromEnv", "runtimeModeValues", "unknownModeOptions", "validateModeOptions"}
+	modeNames := []string{"defaultRuntimeMode", "isRuntimeMode", "loadModeConfig", "modeOptions", "modeOptionsYAMLKey", "RuntimeMode", "runtimeModeEnv",
+		"runtimeModeFromEnv", "runtimeModeValues", "runtimeModeYAMLKey", "unknownModeOptions", "validateModeOptions"}
 	for _, tm := range v.Modes {
 		modeNames = append(modeNames, tm.DefaultsVar, "type "+tm.OptionsType)
 	}
-	v.ModeExportLines = tsImport("export", append(modeNames, "type RuntimeModeOptions"), "./modes.js")
+	v.ModeExportLines = tsImport("export", append(modeNames, "type ModeConfig", "type RuntimeModeOptions"), "./modes.js")
 	testNames = append([]string{"AuthClientConfig", "ConfigError"}, testNames...)
 	testNames = append(testNames, "type AuthClientConfigInit", "type AuthClientSettings", "type ConfigKey")
 	v.TestConfigImportLines = tsImport("import", testNames, m.TS.Package)

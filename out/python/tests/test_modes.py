@@ -4,15 +4,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from conftest import repository_root
 from coyote_infra_security import (
     DEFAULT_MODE,
+    MODE_ENV,
     MODE_OPTIONS,
+    MODE_YAML_KEY,
+    MODES_YAML_KEY,
+    AuthClientConfig,
     ConfigError,
+    MockAuthClient,
     RuntimeMode,
+    create_auth_client,
+    create_auth_client_from_file,
+    load_mode_config,
     mode_from_env,
     mode_options,
 )
@@ -121,3 +132,91 @@ def test_option_bounds_are_checked() -> None:
     problems = options.validate()
     assert any(p.startswith("failure_rate:") and "1.0" in p for p in problems)
     assert not options.is_valid()
+
+
+MOCK = RuntimeMode.MOCK
+DEBUG = RuntimeMode.DEBUG
+
+
+def _mode_files() -> list[Path]:
+    root = repository_root()
+    if root is None:
+        return []
+    return sorted((root / "modes").glob("*/auth.yaml"))
+
+
+@pytest.mark.skipif(not _mode_files(), reason="no modes/*/auth.yaml in reach")
+@pytest.mark.parametrize("path", _mode_files(), ids=lambda p: p.parent.name)
+def test_mode_files_load(path: Path) -> None:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    mode, options = load_mode_config(path, environ={})
+    assert mode is RuntimeMode(document[MODE_YAML_KEY])
+    assert mode.value == path.parent.name
+    assert set(options) == set(RuntimeMode)
+    for chosen, values in options.items():
+        assert isinstance(values, MODE_OPTIONS[chosen])
+    given = (document.get(MODES_YAML_KEY) or {}).get(mode.value) or {}
+    by_key = {spec.yaml_key: spec.name for spec in options[mode].fields}
+    for key, value in given.items():
+        assert getattr(options[mode], by_key[key]) == value, key
+    AuthClientConfig.from_yaml(path)
+
+
+def test_mode_config_defaults_without_a_file() -> None:
+    mode, options = load_mode_config(environ={})
+    assert mode is DEFAULT_MODE
+    for chosen, values in options.items():
+        assert values == mode_options(chosen)
+
+
+def test_mode_env_overrides_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "auth.yaml"
+    path.write_text(f"{MODE_YAML_KEY}: {MOCK.value}\n", encoding="utf-8")
+    env = {MODE_ENV: DEBUG.value}
+    assert load_mode_config(path, environ={})[0] is MOCK
+    assert load_mode_config(path, environ=env)[0] is DEBUG
+
+
+def test_mode_file_problems_name_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "auth.yaml"
+    path.write_text(
+        f"{MODE_YAML_KEY}: no_such_mode\n"
+        f"{MODES_YAML_KEY}:\n"
+        f"  {MOCK.value}:\n"
+        "    no_such_option: 1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_mode_config(path, environ={MODE_ENV: "bad_env_mode"})
+    problems = caught.value.problems
+    assert len(problems) == 3, problems
+    assert any(
+        p.startswith(f"{path}: {MODE_YAML_KEY}:") and "no_such_mode" in p
+        for p in problems
+    )
+    assert any(
+        p.startswith(f"{path}: {MODES_YAML_KEY}.{MOCK.value}") and "no_such_option" in p
+        for p in problems
+    )
+    assert any(MODE_ENV in p and "bad_env_mode" in p for p in problems)
+
+
+def test_client_from_file(tmp_path: Path) -> None:
+    path = tmp_path / "auth.yaml"
+    path.write_text(
+        f"{MODE_YAML_KEY}: {MOCK.value}\n"
+        f"{MODES_YAML_KEY}:\n"
+        f"  {MOCK.value}:\n"
+        f"    seed: 42\n"
+        "authentication:\n"
+        "  server_url: https://auth.mock.invalid\n"
+        "  client_id: test-client\n"
+        "  client_secret: not-a-real-secret\n",
+        encoding="utf-8",
+    )
+    with create_auth_client_from_file(path) as client:
+        assert isinstance(client, MockAuthClient)
+    mode, options = load_mode_config(path)
+    config = AuthClientConfig.load(path)
+    with pytest.raises(ConfigError, match="custom_config"):
+        create_auth_client(config, RuntimeMode.REAL, custom_config=options[mode])

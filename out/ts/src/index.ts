@@ -62,11 +62,14 @@ export {
 export {
   defaultRuntimeMode,
   isRuntimeMode,
+  loadModeConfig,
   modeOptions,
+  modeOptionsYAMLKey,
   RuntimeMode,
   runtimeModeEnv,
   runtimeModeFromEnv,
   runtimeModeValues,
+  runtimeModeYAMLKey,
   unknownModeOptions,
   validateModeOptions,
   defaultRealModeOptions,
@@ -81,10 +84,15 @@ export {
   type ReplayModeOptions,
   defaultSimulationModeOptions,
   type SimulationModeOptions,
+  type ModeConfig,
   type RuntimeModeOptions,
 } from "./modes.js";
 export type { AuthTokenStorage } from "./storage.js";
-export { createAuthClient, type CreateAuthClientOptions } from "./factory.js";
+export {
+  createAuthClient,
+  createAuthClientFromFile,
+  type CreateAuthClientOptions,
+} from "./factory.js";
 export {
   cassetteSchemaVersion,
   cassetteSdk,

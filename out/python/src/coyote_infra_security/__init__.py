@@ -22,12 +22,14 @@ from .errors import (
     ErrorCode,
     is_retryable,
 )
-from .factory import create_auth_client
+from .factory import create_auth_client, create_auth_client_from_file
 from .mock import MockAuthClient
 from .modes import (
     DEFAULT_MODE,
     MODE_ENV,
     MODE_OPTIONS,
+    MODE_YAML_KEY,
+    MODES_YAML_KEY,
     DebugModeOptions,
     MockModeOptions,
     ModeOptions,
@@ -36,6 +38,7 @@ from .modes import (
     ReplayModeOptions,
     RuntimeMode,
     SimulationModeOptions,
+    load_mode_config,
     mode_from_env,
     mode_options,
 )
@@ -49,8 +52,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MODE",
+    "MODES_YAML_KEY",
     "MODE_ENV",
     "MODE_OPTIONS",
+    "MODE_YAML_KEY",
     "RETRYABLE_ERROR_CODES",
     "AuthClientConfig",
     "AuthError",
@@ -87,7 +92,9 @@ __all__ = [
     "VirtualClock",
     "__version__",
     "create_auth_client",
+    "create_auth_client_from_file",
     "is_retryable",
+    "load_mode_config",
     "mode_from_env",
     "mode_options",
     "simulator_of",

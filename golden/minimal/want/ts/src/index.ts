@@ -58,17 +58,21 @@ export {
 export {
   defaultRuntimeMode,
   isRuntimeMode,
+  loadModeConfig,
   modeOptions,
+  modeOptionsYAMLKey,
   RuntimeMode,
   runtimeModeEnv,
   runtimeModeFromEnv,
   runtimeModeValues,
+  runtimeModeYAMLKey,
   unknownModeOptions,
   validateModeOptions,
   defaultRealModeOptions,
   type RealModeOptions,
   defaultMockModeOptions,
   type MockModeOptions,
+  type ModeConfig,
   type RuntimeModeOptions,
 } from "./modes.js";
 export type { AuthTokenStorage } from "./storage.js";

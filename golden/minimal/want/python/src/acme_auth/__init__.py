@@ -22,10 +22,13 @@ from .modes import (
     DEFAULT_MODE,
     MODE_ENV,
     MODE_OPTIONS,
+    MODE_YAML_KEY,
+    MODES_YAML_KEY,
     MockModeOptions,
     ModeOptions,
     RealModeOptions,
     RuntimeMode,
+    load_mode_config,
     mode_from_env,
     mode_options,
 )
@@ -36,8 +39,10 @@ __version__ = "1.0.0"
 
 __all__ = [
     "DEFAULT_MODE",
+    "MODES_YAML_KEY",
     "MODE_ENV",
     "MODE_OPTIONS",
+    "MODE_YAML_KEY",
     "RETRYABLE_ERROR_CODES",
     "AuthClientConfig",
     "AuthError",
@@ -58,6 +63,7 @@ __all__ = [
     "RuntimeMode",
     "__version__",
     "is_retryable",
+    "load_mode_config",
     "mode_from_env",
     "mode_options",
 ]

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from enum import Enum
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, Union
 from urllib.parse import urlsplit
+
+import yaml
 
 from .errors import ConfigError
 
@@ -190,6 +193,22 @@ def from_mapping(
     if problems:
         raise ConfigError(problems)
     return values
+
+
+def read_yaml_file(path: Union[str, os.PathLike[str]]) -> Any:
+    """The document of a YAML file. Raises ConfigError naming the file, line
+    and column of a syntax error, and OSError when the file cannot be read."""
+    source = os.fspath(path)
+    with open(source, encoding="utf-8") as stream:
+        try:
+            return yaml.safe_load(stream)
+        except yaml.YAMLError as err:
+            # The error's own text quotes the file, which may hold secrets.
+            mark = getattr(err, "problem_mark", None)
+            if mark is not None:
+                source = f"{source}:{mark.line + 1}:{mark.column + 1}"
+            problem = getattr(err, "problem", None) or "not a YAML document"
+            raise ConfigError([f"{source}: invalid YAML: {problem}"]) from None
 
 
 def section(document: Any, root: str, source: str) -> Mapping[Any, Any]:

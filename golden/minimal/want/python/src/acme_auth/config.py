@@ -10,8 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional, Union
 
-import yaml
-
 from ._fields import (
     FieldSpec,
     alternatives,
@@ -21,6 +19,7 @@ from ._fields import (
     from_mapping,
     is_empty,
     quoted,
+    read_yaml_file,
     redacted_repr,
     section,
     where_to_set,
@@ -278,15 +277,5 @@ def _environment_values(environ: Optional[Mapping[str, str]]) -> dict[str, Any]:
 
 def _file_values(path: Union[str, os.PathLike[str]]) -> dict[str, Any]:
     source = os.fspath(path)
-    with open(source, encoding="utf-8") as stream:
-        try:
-            document = yaml.safe_load(stream)
-        except yaml.YAMLError as err:
-            # The error's own text quotes the file, which may hold secrets.
-            mark = getattr(err, "problem_mark", None)
-            if mark is not None:
-                source = f"{source}:{mark.line + 1}:{mark.column + 1}"
-            problem = getattr(err, "problem", None) or "not a YAML document"
-            raise ConfigError([f"{source}: invalid YAML: {problem}"]) from None
-    body = section(document, YAML_ROOT, source)
+    body = section(read_yaml_file(source), YAML_ROOT, source)
     return from_mapping(CONFIG_FIELDS, body, f"{source}: {YAML_ROOT}")
