@@ -5,6 +5,7 @@ scripted HTTP server for faults, and clients that count their requests."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -230,18 +231,27 @@ def faults(fault_server: FaultServer) -> FaultServer:
 
 
 class Counter:
-    """Counts the requests of httpx clients by path."""
+    """Counts the requests of httpx clients by path; each request then
+    waits delay seconds before it is sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.paths: list[str] = []
+        self.delay = delay
         self._lock = threading.Lock()
 
-    def hook(self, request: httpx.Request) -> None:
+    def _count(self, request: httpx.Request) -> None:
         with self._lock:
             self.paths.append(request.url.path)
 
+    def hook(self, request: httpx.Request) -> None:
+        self._count(request)
+        if self.delay:
+            time.sleep(self.delay)
+
     async def async_hook(self, request: httpx.Request) -> None:
-        self.hook(request)
+        self._count(request)
+        if self.delay:
+            await asyncio.sleep(self.delay)
 
     def count(self, suffix: str) -> int:
         with self._lock:

@@ -10,7 +10,6 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-import httpx
 import pytest
 
 from conftest import (
@@ -117,27 +116,9 @@ def test_concurrent_tasks_make_one_token_request(authserver: str) -> None:
     assert counter.count("/oauth2/token") == 1
 
 
-def slow_client(url: str, counter: Counter, seconds: float) -> RealAuthClient:
-    """A client whose every request takes at least seconds."""
-
-    def hook(request: httpx.Request) -> None:
-        counter.hook(request)
-        time.sleep(seconds)
-
-    async def async_hook(request: httpx.Request) -> None:
-        counter.hook(request)
-        await asyncio.sleep(seconds)
-
-    return RealAuthClient(
-        server_config(url),
-        http_client=httpx.Client(event_hooks={"request": [hook]}),
-        async_http_client=httpx.AsyncClient(event_hooks={"request": [async_hook]}),
-    )
-
-
 def test_threads_and_tasks_share_one_token_request(authserver: str) -> None:
-    counter = Counter()
-    client = slow_client(authserver, counter, 0.3)
+    counter = Counter(delay=0.3)
+    client = counted_client(server_config(authserver), counter)
     start = threading.Barrier(11)
     tokens = []
 
@@ -164,8 +145,8 @@ def test_threads_and_tasks_share_one_token_request(authserver: str) -> None:
 
 
 def test_cancelled_caller_does_not_fail_the_others(authserver: str) -> None:
-    counter = Counter()
-    client = slow_client(authserver, counter, 0.3)
+    counter = Counter(delay=0.3)
+    client = counted_client(server_config(authserver), counter)
 
     async def main() -> None:
         first = asyncio.create_task(client.get_valid_token_async())
